@@ -1,0 +1,24 @@
+import importlib.metadata as md
+
+import pytest
+
+from zoo_core import plugins
+
+
+@pytest.fixture
+def use_plugins(monkeypatch):
+    """Replace installed entry points with the given {plugin name: module path} ones."""
+
+    def install(mapping: dict[str, str], keep_installed: bool = False):
+        real = list(md.entry_points(group=plugins.GROUP)) if keep_installed else []
+        fakes = [md.EntryPoint(name=n, value=v, group=plugins.GROUP) for n, v in mapping.items()]
+        monkeypatch.setattr(plugins, "entry_points", lambda: [*real, *fakes])
+        plugins.reset()
+
+    yield install
+    plugins.reset()
+
+
+@pytest.fixture
+def fake_plugin(use_plugins):
+    use_plugins({"fake": "wzoo_fakes"})

@@ -1,0 +1,50 @@
+"""A fake plugin for the core's own tests: registrations plus tiny torch components."""
+
+import torch
+from torch import nn
+
+from zoo_core import Backbone, hookimpl
+
+
+class TinyAttentionBackbone(Backbone):
+    """Tokens → one block with separate q/k/v projections (so LoRA can target q and v)."""
+
+    def __init__(self, in_features: int = 8, dim: int = 16, tokens: int = 4, norm: bool = False):
+        super().__init__()
+        self.tokens, self.num_features = tokens, dim
+        self.embed = nn.Linear(in_features, dim * tokens)
+        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.norm = nn.BatchNorm1d(dim) if norm else nn.Identity()
+        self.blocks = nn.ModuleList([nn.Linear(dim, dim), nn.Linear(dim, dim)])
+
+    def forward_features(self, x):
+        t = self.embed(x.flatten(1)).view(x.shape[0], self.tokens, -1)
+        attn = torch.softmax(self.q(t) @ self.k(t).transpose(1, 2) / t.shape[-1] ** 0.5, -1)
+        t = t + attn @ self.v(t)
+        for block in self.blocks:
+            t = t + torch.relu(block(t))
+        return self.norm(t.transpose(1, 2)).transpose(1, 2)
+
+
+@hookimpl
+def register_backbones(register):
+    register("fake/tiny-attn", "wzoo_fakes:TinyAttentionBackbone", description="test backbone")
+
+
+@hookimpl
+def register_models(register):
+    register(
+        "fake/tiny",
+        backbone="fake/tiny-attn",
+        backbone_args={"in_features": 8, "dim": 16},
+        transform="standardize",
+        transform_config={"mean": [0.5], "std": [2.0]},
+        heads={"los": {"name": "linear", "args": {"num_outputs": 2}},
+               "positioning": {"name": "mlp", "args": {"num_outputs": 3, "hidden": [8]}}},
+        sample_input={"shape": [3, 1, 8], "dtype": "float32"},
+        hub_repo="wzoo-test/fake-tiny",
+        description="A tiny model for the core's tests",
+        license="apache-2.0",
+        papers=["2504.14100"],
+    )
+    register("fake/no-hub", backbone="fake/tiny-attn", sample_input={"shape": [2, 8]})

@@ -1,0 +1,97 @@
+"""Model cards: huggingface_hub's ModelCard with wzoo's metadata, rendered from config.json."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import NotAZooModelError
+
+REQUIRED_FIELDS = ("library_name", "license", "tags")
+
+
+def card_data(config: dict[str, Any], metrics: dict[str, float] | None = None):
+    """The YAML header: library, license, tags (incl. `arxiv:` paper ids), datasets, metrics."""
+    from huggingface_hub import ModelCardData
+
+    card = config.get("card", {})
+    tasks = sorted(config.get("heads") or {})
+    tags = ["wzoo", "wireless", config.get("plugin", "")] + list(card.get("tags", ())) + tasks
+    tags += [f"arxiv:{p.removeprefix('arxiv:')}" for p in card.get("papers", ())]
+    metrics = metrics if metrics is not None else card.get("metrics") or {}
+    return ModelCardData(
+        library_name="wzoo",
+        license=card.get("license") or "other",
+        tags=list(dict.fromkeys(t for t in tags if t)),
+        base_model=card.get("base_model"),
+        datasets=list(card.get("datasets", ())) or None,
+        metrics=sorted(metrics) or None,
+        model_name=config.get("model_name"),
+    )
+
+
+def render_card(config: dict[str, Any], metrics: dict[str, float] | None = None, repo_id: str | None = None):
+    """A ModelCard (YAML header + body from the template) for a saved model's config."""
+    from huggingface_hub import ModelCard
+
+    card = config.get("card", {})
+    metrics = metrics if metrics is not None else card.get("metrics") or {}
+    template = resources.files("zoo_core").joinpath("templates/model_card.md").read_text()
+    data = card_data(config, metrics)
+    body = template.format(
+        model_name=config.get("model_name", "model"),
+        description=card.get("description") or "A wzoo model.",
+        plugin=config.get("plugin", "?"),
+        distribution=config.get("distribution") or "wzoo",
+        backbone=config["backbone"]["name"],
+        backbone_args=json.dumps(config["backbone"].get("args", {}), sort_keys=True),
+        transform=(config.get("transform") or {}).get("name", "none"),
+        tasks=_task_table(config),
+        datasets=", ".join(card.get("datasets", ())) or "see the recipe that produced it",
+        results=_results_table(metrics),
+        load_ref=f"hf-hub:{repo_id}" if repo_id else config.get("model_name", "path/to/folder"),
+        limits=card.get("limits") or "Trained and evaluated on the data named above only; "
+        "check the error on your own data before relying on it.",
+    )
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
+
+
+def _task_table(config: dict) -> str:
+    heads = config.get("heads") or {}
+    if not heads:
+        return "No task heads: a feature extractor."
+    rows = ["| task | head | adapter |", "|---|---|---|"]
+    for task, head in sorted(heads.items()):
+        adapter = (config.get("adapters") or {}).get(task, {}).get("peft_type", "–")
+        rows.append(f"| {task} | {head['name']} | {adapter} |")
+    return "\n".join(rows)
+
+
+def _results_table(metrics: dict) -> str:
+    if not metrics:
+        return "No results recorded."
+    rows = ["| metric | value |", "|---|---|"]
+    rows += [f"| {k} | {v:.4g} |" if isinstance(v, (int, float)) else f"| {k} | {v} |" for k, v in sorted(metrics.items())]
+    return "\n".join(rows)
+
+
+def validate_card(path: str | Path) -> dict[str, Any]:
+    """Parse a README.md card's YAML header and check wzoo's required fields; returns it."""
+    text = Path(path).read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        raise NotAZooModelError(f"{path}: model card has no YAML header (--- ... ---)")
+    try:
+        header = text.split("---", 2)[1]
+        meta = yaml.safe_load(header) or {}
+    except (IndexError, yaml.YAMLError) as exc:
+        raise NotAZooModelError(f"{path}: model card YAML does not parse: {exc}") from None
+    missing = [f for f in REQUIRED_FIELDS if not meta.get(f)]
+    if missing:
+        raise NotAZooModelError(f"{path}: model card lacks required fields: {', '.join(missing)}")
+    if meta["library_name"] != "wzoo":
+        raise NotAZooModelError(f"{path}: library_name is {meta['library_name']!r}, not 'wzoo'")
+    return meta

@@ -1,0 +1,198 @@
+"""The `wzoo` command line. Exit codes: 0 ok, 1 user error (one-line reason), 2 usage.
+
+Listing commands never import torch; model commands import it when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import WzooError
+
+
+def _print_table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def cmd_list(args) -> int:
+    from .plugins import registry
+
+    specs = [s for s in registry().items("model") if not args.pattern or _match(s.name, args.pattern)]
+    if args.json:
+        print(json.dumps([s.summary() for s in specs], indent=2))
+    elif not specs:
+        print("no models" + (f" match {args.pattern!r}" if args.pattern else "; install a plugin (see `wzoo plugins`)"))
+    else:
+        _print_table([[s.name, ",".join(sorted(s.heads)) or "-", s.hub_repo or "-", s.description] for s in specs],
+                     ["model", "tasks", "hub repo", "description"])
+    return 0
+
+
+def _match(name: str, pattern: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name, pattern) if any(c in pattern for c in "*?[") else pattern in name
+
+
+def cmd_plugins(args) -> int:
+    from .plugins import list_plugins
+
+    plugins = list_plugins()
+    if args.json:
+        print(json.dumps([p.as_dict() for p in plugins], indent=2))
+        return 0
+    _print_table([[p.name, p.distribution or "-", p.version or "-", p.status, p.error or ""] for p in plugins],
+                 ["plugin", "distribution", "version", "status", "error"])
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .factory import model_config
+
+    config = model_config(args.name)
+    from .plugins import registry
+
+    config["hub_repo"] = registry().get("model", args.name).hub_repo
+    print(json.dumps(config, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_pull(args) -> int:
+    from .hub import commit_of, resolve
+    from .serialization import load_model_folder
+
+    folder = resolve(args.ref, args.revision, args.local_files_only, force_download=args.force)
+    load_model_folder(folder)  # proves the download is complete and loadable
+    sha = commit_of(folder)
+    print(f"{folder}" + (f"  (commit {sha})" if sha else ""))
+    return 0
+
+
+def cmd_push(args) -> int:
+    from .hub import push_folder
+
+    sha = push_folder(args.dir, args.repo_id, revision=args.revision, commit_message=args.message,
+                      private=args.private or None)
+    print(sha)
+    return 0
+
+
+def cmd_card(args) -> int:
+    from .card import render_card, validate_card
+    from .serialization import CARD_NAME, atomic_write, check_model_folder, read_config
+
+    folder = Path(args.dir)
+    check_model_folder(folder)
+    card = render_card(read_config(folder), repo_id=args.repo_id)
+    atomic_write(folder / CARD_NAME, lambda p: p.write_text(str(card), encoding="utf-8"))
+    meta = validate_card(folder / CARD_NAME)
+    print(f"{folder / CARD_NAME}: valid (library_name={meta['library_name']}, license={meta['license']}, "
+          f"{len(meta.get('tags', []))} tags)")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .recipes import list_recipes, parse_options, run_recipe
+
+    if args.list or not args.recipe:
+        rows = [[r.name, r.description] for r in list_recipes()]
+        _print_table(rows, ["recipe", "description"]) if rows else print("no recipes installed")
+        return 0 if args.list else 2
+    out = Path(args.out) if args.out else Path("runs") / args.recipe.replace("/", "-")
+    metrics = run_recipe(args.recipe, out, parse_options(args.set or []))
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+    print(f"results in {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wzoo", description="A model zoo for wireless foundation models.")
+    parser.add_argument("--version", action="version", version=f"wzoo {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list registered models")
+    p.add_argument("pattern", nargs="?", help="substring or shell pattern, e.g. 'wavesfm/*'")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("plugins", help="installed plugins, versions and load errors")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("info", help="show a registered model's config")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("pull", help="download a model (hf-hub:org/name[@rev] or a registered name)")
+    p.add_argument("ref")
+    p.add_argument("--revision")
+    p.add_argument("--local-files-only", action="store_true")
+    p.add_argument("--force", action="store_true", help="download again even if cached")
+    p.set_defaults(func=cmd_pull)
+
+    p = sub.add_parser("push", help="push a saved model folder to the Hub in one commit")
+    p.add_argument("dir")
+    p.add_argument("repo_id")
+    p.add_argument("--revision", help="branch to commit to")
+    p.add_argument("--message", help="commit message")
+    p.add_argument("--private", action="store_true")
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("card", help="render and validate a model folder's README.md card")
+    p.add_argument("dir")
+    p.add_argument("--repo-id", help="Hub repo the card's loading snippet should name")
+    p.set_defaults(func=cmd_card)
+
+    p = sub.add_parser("run", help="run a recipe: adapt, evaluate, write metrics, plots and a model")
+    p.add_argument("recipe", nargs="?")
+    p.add_argument("--out", help="output folder (default runs/<recipe>)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="recipe option (repeatable)")
+    p.add_argument("--list", action="store_true", help="list installed recipes")
+    p.set_defaults(func=cmd_run)
+
+    _add_plugin_commands(sub)
+    return parser
+
+
+def _add_plugin_commands(sub) -> None:
+    from .plugins import registry
+
+    for entry in registry().items("command"):
+        p = sub.add_parser(entry.name, help=entry.metadata.get("help", entry.description))
+        try:
+            entry.load()(p)
+        except Exception as exc:  # a broken command must not break the others
+            p.set_defaults(func=_broken(entry.name, exc))
+
+
+def _broken(name: str, exc: Exception):
+    def run(args) -> int:
+        raise WzooError(f"command {name!r} failed to load: {type(exc).__name__}: {exc}")
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except WzooError as exc:
+        print(f"wzoo: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("wzoo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Loading from and publishing to the Hugging Face Hub, through huggingface_hub only.
+
+A revision is resolved to one commit sha and every file comes from that commit
+(`snapshot_download` does exactly that). A failed download leaves the cache as it was;
+a failed push leaves the remote as it was (a repo this push created is deleted again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import (
+    CorruptWeightsError,
+    HubUnreachableError,
+    NotAZooModelError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+    UnsafeWeightsError,
+    WzooError,
+)
+from .serialization import (
+    ALLOWED_PATTERNS,
+    CARD_NAME,
+    CONFIG_NAME,
+    PICKLE_SUFFIXES,
+    check_model_folder,
+    load_model_folder,
+    read_config,
+    read_tensors,
+    save_model_folder,
+    WEIGHTS_NAME,
+)
+
+HUB_PREFIX = "hf-hub:"
+
+
+def parse_ref(ref: str, revision: str | None = None) -> tuple[str, str | None]:
+    """'hf-hub:org/name@rev' → ('org/name', 'rev'); `revision` may not contradict the ref."""
+    body = ref.removeprefix(HUB_PREFIX)
+    repo_id, _, ref_rev = body.partition("@")
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise WzooError(f"{ref!r}: a Hub reference is 'hf-hub:org/name[@revision]'")
+    if ref_rev and revision and ref_rev != revision:
+        raise WzooError(f"{ref!r} pins revision {ref_rev!r} but revision={revision!r} was passed")
+    return repo_id, ref_rev or revision
+
+
+def resolve(ref: str, revision: str | None = None, local_files_only: bool = False,
+            force_download: bool = False) -> Path:
+    """Turn a reference (folder, hf-hub:..., registered name) into a local model folder."""
+    path = Path(ref).expanduser()
+    if not ref.startswith(HUB_PREFIX) and path.exists():
+        if path.is_file():
+            if path.suffix in PICKLE_SUFFIXES:
+                raise UnsafeWeightsError(f"{ref}: wzoo never unpickles; give a folder with {WEIGHTS_NAME}")
+            raise NotAZooModelError(f"{ref} is a file; give the model folder that holds it")
+        return path
+    if ref.startswith(HUB_PREFIX):
+        repo_id, rev = parse_ref(ref, revision)
+        return download(repo_id, rev, local_files_only=local_files_only, force_download=force_download)
+    if os.sep in ref or ref.startswith((".", "~")) or ref.endswith(PICKLE_SUFFIXES):
+        raise NotAZooModelError(f"{ref}: no such model folder")
+    from .plugins import registry
+
+    spec = registry().get("model", ref)
+    if not spec.hub_repo:
+        raise WzooError(
+            f"model {ref!r} has no pretrained weights on the Hub; "
+            f"zoo_core.create_model({ref!r}) builds it with random weights"
+        )
+    repo_id, rev = parse_ref(spec.hub_repo, revision)
+    return download(repo_id, rev, local_files_only=local_files_only, force_download=force_download)
+
+
+def download(repo_id: str, revision: str | None = None, local_files_only: bool = False,
+             force_download: bool = False) -> Path:
+    """Snapshot of a model repo at one commit, from the Hub or (offline) the cache."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub import errors as hf_errors
+
+    offline = local_files_only or constants.HF_HUB_OFFLINE
+    try:
+        with _cache_rollback(repo_id):
+            folder = snapshot_download(
+                repo_id, revision=revision, allow_patterns=ALLOWED_PATTERNS,
+                local_files_only=offline, force_download=force_download and not offline,
+            )
+    except hf_errors.RepositoryNotFoundError:
+        raise RepoNotFoundError(
+            f"Hub repo {repo_id!r} not found (or private: log in with `hf auth login`)"
+        ) from None
+    except hf_errors.RevisionNotFoundError:
+        raise RevisionNotFoundError(f"revision {revision!r} not found in Hub repo {repo_id!r}") from None
+    except hf_errors.LocalEntryNotFoundError:
+        where = "offline mode is on" if offline else f"the Hub ({constants.ENDPOINT}) is unreachable"
+        raise HubUnreachableError(
+            f"{repo_id}@{revision or 'main'} is not in the local cache and {where}; "
+            "connect to the Hub once (or unset HF_HUB_OFFLINE / local_files_only) to download it"
+        ) from None
+    except (OSError, hf_errors.HfHubHTTPError) as exc:
+        raise HubUnreachableError(f"downloading {repo_id!r} failed: {exc}") from None
+    folder = Path(folder)
+    if not (folder / CONFIG_NAME).exists():
+        raise NotAZooModelError(f"Hub repo {repo_id!r} at {revision or 'main'} is not a wzoo model (no {CONFIG_NAME})")
+    return folder
+
+
+@contextlib.contextmanager
+def _cache_rollback(repo_id: str):
+    """Remove whatever a failed download added to this repo's part of the cache."""
+    from huggingface_hub import constants
+
+    folder_name = "models--" + repo_id.replace("/", "--")
+    roots = [Path(constants.HF_HUB_CACHE) / folder_name, Path(constants.HF_HUB_CACHE) / ".locks" / folder_name]
+    before = {p for root in roots if root.exists() for p in [root, *root.rglob("*")]}
+    try:
+        yield
+    except BaseException:
+        after = {p for root in roots if root.exists() for p in [root, *root.rglob("*")]}
+        for path in sorted(after - before, key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+
+
+def from_pretrained(ref: str, revision: str | None = None, local_files_only: bool = False):
+    """Load a model from a local folder, `hf-hub:org/name[@rev]`, or a registered name."""
+    folder = resolve(ref, revision, local_files_only)
+    try:
+        return load_model_folder(folder)
+    except CorruptWeightsError:
+        is_cached = ref.startswith(HUB_PREFIX) or not Path(ref).expanduser().exists()
+        if not is_cached or local_files_only:
+            raise
+        from huggingface_hub import constants
+
+        if constants.HF_HUB_OFFLINE:
+            raise
+        # a damaged blob in the cache: fetch it again once, then trust nothing
+        return load_model_folder(resolve(ref, revision, local_files_only, force_download=True))
+
+
+def commit_of(folder: Path) -> str | None:
+    """The commit sha of a cached snapshot folder (snapshots/<sha>), else None."""
+    return folder.name if folder.parent.name == "snapshots" and len(folder.name) == 40 else None
+
+
+# --------------------------------------------------------------------- pushing
+def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
+                commit_message: str | None = None, private: bool | None = None,
+                token: str | None = None, create_pr: bool = False) -> str:
+    """Upload a saved wzoo model folder as one commit; returns the commit sha."""
+    from huggingface_hub import HfApi
+    from huggingface_hub import errors as hf_errors
+
+    from .card import validate_card
+
+    folder = Path(folder)
+    check_model_folder(folder)
+    config = read_config(folder)
+    read_tensors(folder / WEIGHTS_NAME)
+    if (folder / CARD_NAME).exists():
+        validate_card(folder / CARD_NAME)
+    api = HfApi(token=token)
+    try:
+        existed = api.repo_exists(repo_id)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+    except (OSError, hf_errors.HfHubHTTPError) as exc:
+        raise HubUnreachableError(f"cannot reach the Hub to push {repo_id!r}: {exc}") from None
+    try:
+        info = api.upload_folder(
+            folder_path=str(folder), repo_id=repo_id, revision=revision, create_pr=create_pr,
+            commit_message=commit_message or f"Upload {config.get('model_name', 'model')} with wzoo",
+            allow_patterns=ALLOWED_PATTERNS,
+        )
+    except BaseException as exc:
+        if not existed:
+            with contextlib.suppress(Exception):
+                api.delete_repo(repo_id)
+        if isinstance(exc, (OSError, hf_errors.HfHubHTTPError)):
+            raise HubUnreachableError(f"pushing to {repo_id!r} failed, nothing was committed: {exc}") from None
+        raise
+    return info.oid
+
+
+def push_model(model, repo_id: str, metrics: dict | None = None, **kwargs) -> str:
+    """Save to a temporary folder and push it as one commit; returns the commit sha."""
+    with tempfile.TemporaryDirectory(prefix="wzoo-push-") as tmp:
+        save_model_folder(model, Path(tmp), metrics=metrics, repo_id=repo_id)
+        return push_folder(tmp, repo_id, **kwargs)

@@ -1,0 +1,58 @@
+"""`wzoo run RECIPE`: look a recipe up, call it with its options, record what it measured."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import WzooError
+from .plugins import registry
+
+
+def list_recipes():
+    return registry().items("recipe")
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """['epochs=3', 'name=x'] → {'epochs': 3, 'name': 'x'}; values are JSON where they parse."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise WzooError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            options[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.replace("-", "_")] = value
+    return options
+
+
+def run_recipe(name: str, out_dir: str | Path, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a registered recipe into out_dir and write out_dir/metrics.json."""
+    from .serialization import write_json
+
+    entry = registry().get("recipe", name)
+    func = entry.load()
+    opts = {**entry.metadata, **(options or {})}
+    params = inspect.signature(func).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(opts) - set(params))
+        if unknown:
+            known = ", ".join(p for p in params if p != "out_dir")
+            raise WzooError(f"recipe {name!r} has no option(s) {', '.join(unknown)}; options: {known}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = func(out_dir=out_dir, **opts)
+    if not isinstance(metrics, dict):
+        raise WzooError(f"recipe {name!r} returned {type(metrics).__name__}, not a dict of metrics")
+    record = {
+        "recipe": name,
+        "options": opts,
+        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "metrics": metrics,
+    }
+    write_json(out_dir / "metrics.json", record)
+    return metrics

@@ -1,0 +1,242 @@
+"""The one training loop of the core, on HF accelerate.
+
+Single CPU by default; under `accelerate launch` or torchrun the same code runs data
+parallel. Seeded, with a progress bar and resumable checkpoints written as safetensors
+plus JSON (nothing is pickled). Only parameters with `requires_grad` reach the optimiser,
+and normalisation layers whose parameters are all frozen keep their running statistics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import WzooError
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    lr: float = 1e-3
+    optimizer: str = "adamw"  # adam | adamw | sgd
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # constant | cosine (with linear warm-up)
+    warmup_epochs: float = 0.0
+    batch_size: int = 64
+    grad_clip: float | None = None
+    seed: int = 0
+    mixed_precision: str = "no"  # no | bf16
+    checkpoint_dir: str | None = None
+    resume: bool = True
+    progress: bool = True
+    monitor: str | None = None  # metric from `evaluate` that picks the best epoch
+    monitor_mode: str = "max"  # max | min
+
+
+@dataclass
+class History:
+    """Per-epoch records; `best_epoch` is 1-based (epochs to best)."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int | None = None
+    best_value: float | None = None
+
+    def series(self) -> dict[str, list[float]]:
+        keys = {k for e in self.epochs for k in e if k != "epoch"}
+        return {k: [e.get(k, math.nan) for e in self.epochs] for k in sorted(keys)}
+
+
+def fit(
+    model: nn.Module,
+    train_data,
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+    config: TrainConfig | None = None,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    collate_fn=None,
+    param_groups: list[dict] | None = None,
+) -> History:
+    """Train `model` on `train_data` (a Dataset or DataLoader) with `loss_fn(model, batch)`.
+
+    `evaluate(model)` runs after every epoch on the main process and its numbers go into
+    the history (and pick the best epoch with `config.monitor`). `param_groups` overrides
+    the optimiser's groups (e.g. layer-wise lr decay); by default every trainable parameter.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from torch.utils.data import DataLoader
+
+    cfg = config or TrainConfig()
+    if cfg.epochs < 1:
+        raise WzooError("epochs must be at least 1")
+    set_seed(cfg.seed)
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
+    if isinstance(train_data, DataLoader):
+        loader = train_data
+    else:
+        if len(train_data) == 0:
+            raise WzooError("training data is empty")
+        generator = torch.Generator().manual_seed(cfg.seed)
+        loader = DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True,
+                            generator=generator, collate_fn=collate_fn)
+    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    if not any(p.requires_grad for g in groups for p in g["params"]):
+        raise WzooError("no trainable parameters: everything is frozen")
+    optimizer = _optimizer(cfg, groups)
+    # accelerate steps a prepared scheduler once per process per step: count global batches
+    steps_per_epoch = max(1, len(loader))
+    scheduler = _scheduler(cfg, optimizer, steps_per_epoch)
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+
+    history, start = History(), 0
+    ckpt = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
+    if ckpt and cfg.resume and (ckpt / "state.json").exists():
+        start, history = load_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler)
+
+    from tqdm.auto import tqdm
+
+    for epoch in range(start, cfg.epochs):
+        model.train()
+        _keep_frozen_norms_in_eval(accelerator.unwrap_model(model))
+        total, count = 0.0, 0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not (cfg.progress and accelerator.is_main_process))
+        for batch in bar:
+            with accelerator.autocast():
+                loss = loss_fn(model, batch)
+            if not torch.isfinite(loss):
+                raise WzooError(f"loss became {loss.item()} at epoch {epoch + 1}; lower the lr or check the data")
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            if cfg.grad_clip:
+                accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            total, count = total + loss.item(), count + 1
+            bar.set_postfix(loss=f"{total / count:.4g}")
+        record = {"epoch": epoch + 1, "train_loss": accelerator.reduce(
+            torch.tensor(total / max(count, 1), device=accelerator.device), "mean").item()}
+        if evaluate is not None and accelerator.is_main_process:
+            model.eval()
+            with torch.no_grad():
+                record.update(evaluate(accelerator.unwrap_model(model)))
+        history.epochs.append(record)
+        _update_best(history, record, cfg)
+        if ckpt and accelerator.is_main_process:
+            save_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler, epoch + 1, history, cfg)
+        accelerator.wait_for_everyone()
+    model.eval()
+    return history
+
+
+def _optimizer(cfg: TrainConfig, groups):
+    kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+    if cfg.optimizer not in kinds:
+        raise WzooError(f"optimizer must be one of {', '.join(kinds)}, got {cfg.optimizer!r}")
+    return kinds[cfg.optimizer](groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(cfg: TrainConfig, optimizer, steps_per_epoch: int):
+    """Linear warm-up, then constant or cosine to zero (per step)."""
+    total = cfg.epochs * steps_per_epoch
+    warm = int(cfg.warmup_epochs * steps_per_epoch)
+    if cfg.schedule not in ("constant", "cosine"):
+        raise WzooError(f"schedule must be 'constant' or 'cosine', got {cfg.schedule!r}")
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        if cfg.schedule == "constant":
+            return 1.0
+        progress = (step - warm) / max(1, total - warm)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _update_best(history: History, record: dict, cfg: TrainConfig) -> None:
+    key = cfg.monitor or "train_loss"
+    mode = cfg.monitor_mode if cfg.monitor else "min"
+    value = record.get(key)
+    if value is None:
+        raise WzooError(f"monitor {key!r} is not among the evaluated metrics {sorted(record)}")
+    better = history.best_value is None or (value > history.best_value if mode == "max" else value < history.best_value)
+    if better:
+        history.best_epoch, history.best_value = record["epoch"], value
+
+
+def _keep_frozen_norms_in_eval(model: nn.Module) -> None:
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            params = list(module.parameters(recurse=False))
+            if params and not any(p.requires_grad for p in params):
+                module.eval()
+
+
+# ----------------------------------------------------------------- checkpoints
+def save_checkpoint(folder: Path, model, optimizer, scheduler, epoch: int, history: History, cfg: TrainConfig) -> None:
+    """model + optimiser tensors in safetensors, the rest in JSON; swapped in atomically."""
+    from safetensors.torch import save_file
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file({k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    opt_state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for idx, slots in opt_state["state"].items():
+        for name, value in slots.items():
+            if torch.is_tensor(value):
+                tensors[f"{idx}.{name}"] = value.detach().contiguous()
+            else:
+                scalars[f"{idx}.{name}"] = value
+    tensors["rng.torch"] = torch.get_rng_state()
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    state = {
+        "epoch": epoch,
+        "param_groups": opt_state["param_groups"],
+        "optimizer_scalars": scalars,
+        "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"},
+        "history": asdict(history),
+        "config": asdict(cfg),
+    }
+    (tmp / "state.json").write_text(json.dumps(state, indent=1))
+    old = folder.with_name(folder.name + ".old")
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_checkpoint(folder: Path, model, optimizer, scheduler) -> tuple[int, History]:
+    from safetensors.torch import load_file
+
+    state = json.loads((folder / "state.json").read_text())
+    model.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
+    tensors = load_file(str(folder / "optimizer.safetensors"))
+    torch.set_rng_state(tensors.pop("rng.torch"))
+    slots: dict[int, dict[str, Any]] = {}
+    for key, value in list(tensors.items()) + list(state["optimizer_scalars"].items()):
+        idx, name = key.split(".", 1)
+        slots.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": slots, "param_groups": state["param_groups"]})
+    sched = scheduler.state_dict()
+    sched.update(state["scheduler"])
+    scheduler.load_state_dict(sched)
+    return state["epoch"], History(**state["history"])
+
+
+def batches(tensors: Iterable[torch.Tensor], batch_size: int):
+    """Slices of aligned tensors, for evaluation loops without a DataLoader."""
+    tensors = list(tensors)
+    n = len(tensors[0])
+    for i in range(0, n, batch_size):
+        yield [t[i:i + batch_size] for t in tensors]
