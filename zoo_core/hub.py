@@ -62,10 +62,11 @@ def resolve(ref: str, revision: str | None = None, local_files_only: bool = Fals
     if ref.startswith(HUB_PREFIX):
         repo_id, rev = parse_ref(ref, revision)
         return download(repo_id, rev, local_files_only=local_files_only, force_download=force_download)
-    if os.sep in ref or ref.startswith((".", "~")) or ref.endswith(PICKLE_SUFFIXES):
-        raise NotAZooModelError(f"{ref}: no such model folder")
     from .plugins import registry
 
+    looks_like_name = ref.count("/") == 1 and not ref.startswith((".", "~", os.sep))
+    if not looks_like_name or ref.endswith(PICKLE_SUFFIXES):
+        raise NotAZooModelError(f"{ref}: no such model folder")
     spec = registry().get("model", ref)
     if not spec.hub_repo:
         raise WzooError(
