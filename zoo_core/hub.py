@@ -102,29 +102,58 @@ def download(repo_id: str, revision: str | None = None, local_files_only: bool =
             f"{repo_id}@{revision or 'main'} is not in the local cache and {where}; "
             "connect to the Hub once (or unset HF_HUB_OFFLINE / local_files_only) to download it"
         ) from None
-    except (OSError, hf_errors.HfHubHTTPError) as exc:
-        raise HubUnreachableError(f"downloading {repo_id!r} failed: {exc}") from None
+    except Exception as exc:
+        if not _is_network_error(exc):
+            raise
+        raise HubUnreachableError(f"downloading {repo_id!r} failed, the cache is as it was: {exc}") from None
     folder = Path(folder)
     if not (folder / CONFIG_NAME).exists():
         raise NotAZooModelError(f"Hub repo {repo_id!r} at {revision or 'main'} is not a wzoo model (no {CONFIG_NAME})")
     return folder
 
 
+def _is_network_error(exc: BaseException) -> bool:
+    """HTTP/transport failures, whichever HTTP stack this huggingface_hub uses."""
+    from huggingface_hub import errors as hf_errors
+
+    roots = {"httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3"}
+    while exc is not None:  # huggingface_hub wraps upload errors in RuntimeError
+        if isinstance(exc, (OSError, hf_errors.HfHubHTTPError)):
+            return True
+        if any(cls.__module__.split(".")[0] in roots for cls in type(exc).__mro__):
+            return True
+        exc = exc.__cause__
+    return False
+
+
 @contextlib.contextmanager
 def _cache_rollback(repo_id: str):
-    """Remove whatever a failed download added to this repo's part of the cache."""
+    """Remove whatever a failed download added to the cache (this repo's files, its lock
+    files, and the cache's own housekeeping files if this download created them)."""
     from huggingface_hub import constants
 
+    cache = Path(constants.HF_HUB_CACHE)
     folder_name = "models--" + repo_id.replace("/", "--")
-    roots = [Path(constants.HF_HUB_CACHE) / folder_name, Path(constants.HF_HUB_CACHE) / ".locks" / folder_name]
-    before = {p for root in roots if root.exists() for p in [root, *root.rglob("*")]}
+    roots = [cache / folder_name, cache / ".locks" / folder_name, cache / ".locks", cache / "CACHEDIR.TAG", cache]
+
+    def tree() -> set[Path]:
+        found = {r for r in roots if r.exists()}
+        for root in (cache / folder_name, cache / ".locks" / folder_name):
+            if root.is_dir():
+                found.update(root.rglob("*"))
+        return found
+
+    before = tree()
     try:
         yield
     except BaseException:
-        after = {p for root in roots if root.exists() for p in [root, *root.rglob("*")]}
-        for path in sorted(after - before, key=lambda p: len(p.parts), reverse=True):
+        for path in sorted(tree() - before, key=lambda p: len(p.parts), reverse=True):
             if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
+                if path in (cache, cache / ".locks"):
+                    with contextlib.suppress(OSError):
+                        path.rmdir()  # only if empty: other repos may live there
+                else:
+                    shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
         raise
@@ -172,7 +201,9 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
     try:
         existed = api.repo_exists(repo_id)
         api.create_repo(repo_id, private=private, exist_ok=True)
-    except (OSError, hf_errors.HfHubHTTPError) as exc:
+    except Exception as exc:
+        if not _is_network_error(exc):
+            raise
         raise HubUnreachableError(f"cannot reach the Hub to push {repo_id!r}: {exc}") from None
     try:
         info = api.upload_folder(
@@ -184,7 +215,7 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
         if not existed:
             with contextlib.suppress(Exception):
                 api.delete_repo(repo_id)
-        if isinstance(exc, (OSError, hf_errors.HfHubHTTPError)):
+        if _is_network_error(exc):
             raise HubUnreachableError(f"pushing to {repo_id!r} failed, nothing was committed: {exc}") from None
         raise
     return info.oid
