@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create .venv (once) and install wzoo, every plugin under plugins/, the example plugin and
+# the test tools, all in editable mode. Safe to run again: it only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+args=(-e ".[test]" -e tests/example_plugin)
+for plugin in plugins/*/; do
+  [ -f "${plugin}pyproject.toml" ] && args+=(-e "${plugin%/}")
+done
+.venv/bin/python -m pip install --quiet "${args[@]}"
+echo "wzoo installed in .venv: $(.venv/bin/wzoo --version)"

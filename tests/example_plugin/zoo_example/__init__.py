@@ -1,0 +1,1 @@
+"""wzoo's example plugin (see CONTRIBUTING.md)."""

@@ -1,0 +1,34 @@
+"""Registration only: names and import paths, no torch (so `wzoo list` stays fast)."""
+
+from zoo_core import hookimpl
+
+
+@hookimpl
+def register_backbones(register):
+    register("example/csi-mlp", "zoo_example.model:CSIMLP", description="MLP on CSI magnitudes")
+
+
+@hookimpl
+def register_transforms(register):
+    register("example/csi-db", "zoo_example.model:CSIMagnitudeDB", description="|CSI| in dB, standardised")
+
+
+@hookimpl
+def register_models(register):
+    register(
+        "example/tiny-mlp",
+        backbone="example/csi-mlp",
+        backbone_args={"n_inputs": 8 * 16, "width": 64},
+        transform="example/csi-db",
+        heads={"los": {"name": "linear", "args": {"num_outputs": 2}}},
+        sample_input={"shape": [4, 1, 8, 16, 1], "dtype": "complex64"},
+        description="A 13k-parameter MLP that tells LOS from NLOS links by their CSI magnitude.",
+        license="apache-2.0",
+        datasets=["wzoo city scenes (built-in)"],
+    )
+
+
+@hookimpl
+def register_recipes(register):
+    register("example/los", "zoo_example.recipe:run", description="LOS detection on built-in city scenes",
+             n=4000, epochs=10, seed=0)
