@@ -117,7 +117,7 @@ def test_repo_and_revision_not_found(hub, hub_repo_id):
     assert hub.count(path_contains=hub_repo_id) > 0
 
 
-def test_unreachable_hub_with_empty_cache(hub, hub_repo_id, hf_cache):
+def test_unreachable_hub_with_empty_cache(hub, hub_repo_id, hf_cache, hf_fast_retries):
     _model().push_to_hub(hub_repo_id)
     with hub.down():
         with pytest.raises(HubUnreachableError, match="not in the local cache"):

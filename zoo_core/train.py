@@ -79,12 +79,12 @@ def fit(
         raise WzooError("epochs must be at least 1")
     set_seed(cfg.seed)
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
+    generator = torch.Generator().manual_seed(cfg.seed)
     if isinstance(train_data, DataLoader):
         loader = train_data
     else:
         if len(train_data) == 0:
             raise WzooError("training data is empty")
-        generator = torch.Generator().manual_seed(cfg.seed)
         loader = DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True,
                             generator=generator, collate_fn=collate_fn)
     groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
@@ -104,6 +104,7 @@ def fit(
     from tqdm.auto import tqdm
 
     for epoch in range(start, cfg.epochs):
+        generator.manual_seed(cfg.seed + epoch)  # the shuffle of an epoch does not depend on resuming
         model.train()
         _keep_frozen_norms_in_eval(accelerator.unwrap_model(model))
         total, count = 0.0, 0

@@ -1,0 +1,88 @@
+"""The core training loop: it learns, respects frozen parameters, and resumes exactly."""
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+import zoo_core
+from zoo_core.errors import WzooError
+from zoo_core.train import TrainConfig, fit
+
+pytestmark = pytest.mark.usefixtures("fake_plugin")
+
+
+def _data(n=96, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, 8, generator=gen)
+    y = (x[:, 0, :4].sum(1) > 0).long()  # a rule the model can learn
+    return TensorDataset(x, y)
+
+
+def _loss(model, batch):
+    return torch.nn.functional.cross_entropy(model(batch[0], task="los"), batch[1])
+
+
+def _accuracy(model, data):
+    x, y = data.tensors
+    return (model(x, task="los").argmax(1) == y).float().mean().item()
+
+
+def test_loss_goes_down_and_history_records_best_epoch():
+    data = _data()
+    model = zoo_core.create_model("fake/tiny")
+    history = fit(model, data, _loss, TrainConfig(epochs=6, lr=1e-2, batch_size=16, progress=False),
+                  evaluate=lambda m: {"acc": _accuracy(m, data)})
+    losses = history.series()["train_loss"]
+    assert losses[-1] < 0.7 * losses[0]
+    assert history.best_epoch == 1 + min(range(6), key=losses.__getitem__)
+    assert history.series()["acc"][-1] > 0.8
+
+
+def test_frozen_parameters_do_not_move_and_frozen_norm_stats_stay():
+    model = zoo_core.create_model("fake/tiny", norm=True).freeze_backbone()
+    before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    head_before = model.heads["los"].fc.weight.clone()
+    fit(model, _data(), _loss, TrainConfig(epochs=2, lr=1e-2, batch_size=16, weight_decay=0.1, progress=False))
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(value, before[key]), f"{key} changed although frozen"
+    assert all(p.grad is None for p in model.backbone.parameters())
+    assert not torch.equal(model.heads["los"].fc.weight, head_before)
+
+
+def test_resume_equals_uninterrupted_training(tmp_path):
+    cfg = dict(lr=5e-3, batch_size=16, progress=False, schedule="cosine", warmup_epochs=1, seed=3)
+    torch.manual_seed(0)
+    straight = zoo_core.create_model("fake/tiny")
+    fit(straight, _data(), _loss, TrainConfig(epochs=4, **cfg))
+
+    def crash_in_epoch_3(model):
+        if len(model.seen) == 2:
+            raise KeyboardInterrupt
+        model.seen.append(1)
+        return {}
+
+    torch.manual_seed(0)
+    first = zoo_core.create_model("fake/tiny")
+    first.seen = []
+    with pytest.raises(KeyboardInterrupt):
+        fit(first, _data(), _loss, TrainConfig(epochs=4, checkpoint_dir=str(tmp_path / "ckpt"), **cfg),
+            evaluate=crash_in_epoch_3)
+    assert (tmp_path / "ckpt" / "state.json").exists()
+    resumed = zoo_core.create_model("fake/tiny")  # different random init: the checkpoint must win
+    history = fit(resumed, _data(), _loss, TrainConfig(epochs=4, checkpoint_dir=str(tmp_path / "ckpt"), **cfg))
+    assert [e["epoch"] for e in history.epochs] == [1, 2, 3, 4]
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=1e-6)
+
+
+def test_clear_errors():
+    model = zoo_core.create_model("fake/tiny")
+    with pytest.raises(WzooError, match="empty"):
+        fit(model, TensorDataset(torch.zeros(0, 1, 8), torch.zeros(0).long()), _loss)
+    with pytest.raises(WzooError, match="no trainable parameters"):
+        fit(model.requires_grad_(False), _data(), _loss, TrainConfig(epochs=1, progress=False))
+    with pytest.raises(WzooError, match="optimizer must be one of"):
+        fit(model.requires_grad_(True), _data(), _loss, TrainConfig(epochs=1, optimizer="lion", progress=False))
+    nan_loss = lambda m, b: _loss(m, b) * float("nan")  # noqa: E731
+    with pytest.raises(WzooError, match="loss became nan"):
+        fit(model, _data(), nan_loss, TrainConfig(epochs=1, progress=False))
