@@ -12,7 +12,24 @@ from __future__ import annotations
 import fnmatch
 from importlib import import_module
 
-from .errors import *  # noqa: F401,F403  (typed errors are part of the public API)
+from .errors import (  # the typed errors are part of the public API
+    AdapterError,
+    ConfigError,
+    ConfigVersionError,
+    CorruptWeightsError,
+    HubError,
+    HubUnreachableError,
+    NotAZooModelError,
+    PluginLoadError,
+    PluginNotInstalledError,
+    PluginRegistrationError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+    UnknownNameError,
+    UnsafeWeightsError,
+    WeightsMismatchError,
+    WzooError,
+)
 from .hookspecs import hookimpl
 from .plugins import PluginInfo, list_plugins
 
@@ -48,4 +65,8 @@ def __getattr__(name: str):
 __all__ = [
     "hookimpl", "list_models", "list_plugins", "PluginInfo", "create_model", "from_pretrained",
     "Backbone", "Transform", "TaskHead", "ZooModel", "__version__",
+    "AdapterError", "ConfigError", "ConfigVersionError", "CorruptWeightsError", "HubError",
+    "HubUnreachableError", "NotAZooModelError", "PluginLoadError", "PluginNotInstalledError",
+    "PluginRegistrationError", "RepoNotFoundError", "RevisionNotFoundError", "UnknownNameError",
+    "UnsafeWeightsError", "WeightsMismatchError", "WzooError",
 ]

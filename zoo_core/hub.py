@@ -187,7 +187,6 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
                 token: str | None = None, create_pr: bool = False) -> str:
     """Upload a saved wzoo model folder as one commit; returns the commit sha."""
     from huggingface_hub import HfApi
-    from huggingface_hub import errors as hf_errors
 
     from .card import validate_card
 

@@ -8,7 +8,7 @@ pools them to `num_features`.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import nn
