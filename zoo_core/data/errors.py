@@ -1,0 +1,60 @@
+"""Typed errors of the data layer (sample files, generators, loaders).
+
+Every error here is a `zoo_core.errors.WzooError`, so the CLI prints it as one line.
+Catch `DataError` for "anything wrong with data", `DataFormatError` for "this file or
+array is not a valid wzoo sample set".
+"""
+
+from __future__ import annotations
+
+from zoo_core.errors import WzooError
+
+
+class DataError(WzooError):
+    """Base class of every data-layer error."""
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """The sample file does not exist."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        super().__init__(f"data file not found: {self.path}")
+
+    def __str__(self) -> str:  # FileNotFoundError would format errno/filename
+        return self.args[0]
+
+
+class DataFormatError(DataError):
+    """A file or array that is not a valid wzoo sample set."""
+
+
+class CorruptDataFileError(DataFormatError):
+    """Not HDF5 at all, truncated, or unreadable."""
+
+
+class DataVersionError(DataFormatError):
+    """A file written with a format version this wzoo cannot read."""
+
+
+class MissingFieldError(DataFormatError):
+    """A required dataset (e.g. ``csi``) is absent."""
+
+
+class DataShapeError(DataFormatError):
+    """An array with the wrong shape or dtype."""
+
+
+class NonFiniteDataError(DataFormatError):
+    """NaN or inf in the CSI."""
+
+
+class GeneratorParameterError(DataError, ValueError):
+    """An invalid generator parameter (bad size, range or option)."""
+
+
+class OptionalDependencyError(DataError, ImportError):
+    """An optional engine (e.g. Sionna) that is not installed."""
+
+    def __init__(self, what: str, extra: str):
+        super().__init__(f"{what} is not installed: pip install 'wzoo[{extra}]'")
