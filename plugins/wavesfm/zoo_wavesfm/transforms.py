@@ -1,0 +1,127 @@
+"""WavesFM preprocessing (paper Sec. III): batched torch, statistics in the JSON config.
+
+`WirelessImage` (spectrograms and CSI magnitude images): optional log scale → [0, 1] with
+the dataset min/max → bicubic resize → channel-wise standardisation. `PilotGrid` (channel
+estimation): reference and received pilots → [-1, 1] with the dataset max |value| per
+channel → standardisation → bicubic resize. `fit(samples, ...)` computes every statistic
+in one call, so the numbers travel with the weights in config.json.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from zoo_core import Transform
+from zoo_core.errors import WzooError
+
+_EPS = 1e-12
+_smallest = min  # `min` is shadowed by a config key below
+
+
+class TransformInputError(WzooError, ValueError):
+    """An input a WavesFM transform cannot take."""
+
+
+def _size(size) -> list[int]:
+    return [int(size), int(size)] if isinstance(size, (int, float)) else [int(s) for s in size]
+
+
+def _resize(x: torch.Tensor, size: list[int]) -> torch.Tensor:
+    if list(x.shape[-2:]) == size:
+        return x
+    return F.interpolate(x, size=tuple(size), mode="bicubic", align_corners=False)
+
+
+def _standardize(x: torch.Tensor, mean, std) -> torch.Tensor:
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    if m.shape[1] not in (1, x.shape[1]):
+        raise TransformInputError(f"transform has statistics for {m.shape[1]} channels, input has {x.shape[1]}")
+    return (x - m) / s
+
+
+def _channel_stats(x: torch.Tensor) -> tuple[list[float], list[float]]:
+    x = x.double()
+    return x.mean((0, 2, 3)).tolist(), (x.std((0, 2, 3)) + 1e-8).tolist()
+
+
+class WirelessImage(Transform):
+    """Spectrogram / CSI image → model input: [log] → [0, 1] → resize → standardise.
+
+    Input (B, C, H, W) or (B, H, W), real or complex (complex → magnitude)."""
+
+    def __init__(self, log: bool = False, min: float = 0.0, max: float = 1.0, size=224,
+                 mean=(0.0,), std=(1.0,)):
+        if not max > min:
+            raise ValueError(f"wavesfm/image: max ({max}) must exceed min ({min})")
+        if len(mean) != len(std) or _smallest(std) <= 0:
+            raise ValueError("wavesfm/image: mean and std need equal lengths and std > 0")
+        super().__init__(log=bool(log), min=float(min), max=float(max), size=_size(size),
+                         mean=[float(m) for m in mean], std=[float(s) for s in std])
+
+    def _scaled(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 3:
+            x = x.unsqueeze(1)
+        if x.ndim != 4:
+            raise TransformInputError(f"wavesfm/image takes (B, C, H, W) or (B, H, W), got {tuple(x.shape)}")
+        if x.is_complex():
+            x = x.abs()
+        x = x.float()
+        if self.config["log"]:
+            x = 10 * torch.log10(x.clamp_min(_EPS))
+        return (x - self.config["min"]) / (self.config["max"] - self.config["min"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _resize(self._scaled(x), self.config["size"])
+        return _standardize(x, self.config["mean"], self.config["std"])
+
+    @classmethod
+    def fit(cls, samples: torch.Tensor, log: bool = False, size=224) -> "WirelessImage":
+        """All statistics from a batch of raw samples, in one call."""
+        t = cls(log=log, size=size)
+        raw = t._scaled(samples)  # with min 0, max 1: the (log-)values themselves
+        t = cls(log=log, min=raw.min().item(), max=raw.max().item(), size=size)
+        mean, std = _channel_stats(_resize(t._scaled(samples), t.config["size"]))
+        return cls(log=log, min=t.config["min"], max=t.config["max"], size=size, mean=mean, std=std)
+
+
+class PilotGrid(Transform):
+    """Channel-estimation input: reference and received pilots → 4 real channels.
+
+    Input complex (B, 2, H, W) as (reference, received) or real (B, 4, H, W) as
+    (Re ref, Im ref, Re rx, Im rx). Each channel / scale → [-1, 1], then standardised,
+    then bicubic-resized to `size`."""
+
+    def __init__(self, scale=(1.0, 1.0, 1.0, 1.0), size=224, mean=(0.0,) * 4, std=(1.0,) * 4):
+        if len(scale) != 4 or _smallest(scale) <= 0:
+            raise ValueError("wavesfm/pilots: scale needs 4 positive values (max |x| per channel)")
+        super().__init__(scale=[float(s) for s in scale], size=_size(size),
+                         mean=[float(m) for m in mean], std=[float(s) for s in std])
+
+    @staticmethod
+    def as_real(x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise TransformInputError(f"wavesfm/pilots takes (B, 2, H, W) complex or (B, 4, H, W), got {tuple(x.shape)}")
+        if x.is_complex():
+            if x.shape[1] != 2:
+                raise TransformInputError("complex pilot input needs 2 channels: (reference, received)")
+            x = torch.stack([x.real, x.imag], dim=2).reshape(x.shape[0], 4, *x.shape[-2:])
+        elif x.shape[1] != 4:
+            raise TransformInputError("real pilot input needs 4 channels: Re/Im reference, Re/Im received")
+        return x.float()
+
+    def _scaled(self, x):
+        s = torch.tensor(self.config["scale"], dtype=torch.float32, device=x.device).view(1, 4, 1, 1)
+        return self.as_real(x) / s
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _standardize(self._scaled(x), self.config["mean"], self.config["std"])
+        return _resize(x, self.config["size"])
+
+    @classmethod
+    def fit(cls, samples: torch.Tensor, size=224) -> "PilotGrid":
+        real = cls.as_real(samples)
+        scale = real.abs().amax((0, 2, 3)).clamp_min(1e-12).tolist()
+        mean, std = _channel_stats(real / torch.tensor(scale).view(1, 4, 1, 1))
+        return cls(scale=scale, size=size, mean=mean, std=std)
