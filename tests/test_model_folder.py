@@ -175,6 +175,14 @@ def test_unknown_registered_name_and_missing_folder():
         zoo_core.from_pretrained("fake/no-hub")
 
 
+def test_transform_can_be_swapped_by_name():
+    model = zoo_core.create_model("fake/tiny", transform="identity")
+    assert model.config["transform"] == {"name": "identity", "config": {}}
+    torch.testing.assert_close(model(X), model(X, transform=False))
+    restandardized = zoo_core.create_model("fake/tiny", transform_config={"mean": [1.0], "std": [3.0]})
+    assert restandardized.transform.config == {"mean": [1.0], "std": [3.0]}
+
+
 def test_bad_override_lists_accepted_arguments():
     with pytest.raises(WzooError, match="accepted arguments: in_features, dim, tokens, norm"):
         zoo_core.create_model("fake/tiny", depth=3)

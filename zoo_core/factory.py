@@ -20,12 +20,15 @@ FORMAT_VERSION = 1
 def model_config(name: str, **overrides: Any) -> dict[str, Any]:
     """The config of a registered model with overrides applied (no torch needed).
 
-    Keyword overrides change backbone arguments; `heads=`, `transform_config=` replace
-    those parts whole.
+    Keyword overrides change backbone arguments; `heads=`, `transform=` (a registered
+    transform name) and `transform_config=` replace those parts whole.
     """
     spec = registry().get("model", name)
     heads = overrides.pop("heads", None)
+    transform = overrides.pop("transform", spec.transform)
     transform_config = overrides.pop("transform_config", None)
+    if transform != spec.transform and transform_config is None:
+        transform_config = {}
     plugin = spec.plugin
     info = state().plugins.get(plugin)
     return {
@@ -37,8 +40,8 @@ def model_config(name: str, **overrides: Any) -> dict[str, Any]:
         "plugin_version": info.version if info else None,
         "backbone": {"name": spec.backbone, "args": {**spec.backbone_args, **overrides}},
         "transform": (
-            {"name": spec.transform, "config": dict(transform_config or spec.transform_config)}
-            if spec.transform else None
+            {"name": transform, "config": dict(spec.transform_config if transform_config is None else transform_config)}
+            if transform else None
         ),
         "heads": copy.deepcopy(heads if heads is not None else spec.heads),
         "adapters": {},

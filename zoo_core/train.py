@@ -38,6 +38,7 @@ class TrainConfig:
     checkpoint_dir: str | None = None
     resume: bool = True
     progress: bool = True
+    find_unused_parameters: bool = False  # DDP: models whose forward skips some parameters
     monitor: str | None = None  # metric from `evaluate` that picks the best epoch
     monitor_mode: str = "max"  # max | min
 
@@ -78,7 +79,11 @@ def fit(
     if cfg.epochs < 1:
         raise WzooError("epochs must be at least 1")
     set_seed(cfg.seed)
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.find_unused_parameters)
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
+                              kwargs_handlers=[ddp])
     generator = torch.Generator().manual_seed(cfg.seed)
     if isinstance(train_data, DataLoader):
         loader = train_data
