@@ -22,10 +22,22 @@ baseline uses:
     [R_f]_{kk'} = sum_l p_l e^{-j2pi (k-k') Delta_f tau_l}
     [R_t]_{ss'} = J0(2 pi f_D (s-s') T_sym),  T_sym = (1 + cp_fraction) / Delta_f.
 
-"sionna-umi" (optional): 3GPP TR 38.901 UMi through Sionna (`pip install 'wzoo[sionna]'`,
-the PyTorch `sionna-no-rt` package). Not installed in our CI, so this path is kept small,
-only guarded, and untested here; its covariance is not known in closed form (the LMMSE
-baseline then uses the sample covariance of the true channels, and says so).
+"sionna-umi" (optional): 3GPP TR 38.901 UMi through Sionna's PyTorch API
+(`pip install "wzoo[sionna]"`, i.e. `sionna-no-rt`; without it this model raises
+OptionalDependencyError). One single-sector UMi drop per sample
+(`sionna.phy.channel.gen_single_sector_topology`, 3GPP default distances, heights, indoor
+probability and random LoS; UT speed fixed at speed_mps with a random direction), uplink
+with a 1 x n_rx V-polarised ULA (`tr38901.PanelArray`, 38.901 element pattern) at the BS and
+one omni element at the UE. `tr38901.UMi` gives the CIR sampled once per OFDM symbol
+(sampling frequency 1 / T_sym) and `cir_to_ofdm_channel(..., normalize=True)` evaluates it on
+the n_sc subcarriers (`subcarrier_frequencies`: baseband, centred on DC) -- so each sample
+has mean |H|^2 = 1 over its (antenna, subcarrier, symbol) grid exactly, and pathloss and
+shadow fading are off (they would be normalised away). Seeded through
+`sionna.phy.config.seed = seed` (torch's global RNG state is restored afterwards), run on
+the CPU. delay_spread_s, tap_spacing_s and n_taps do not apply (the 3GPP tables set the
+delay profile); shared "tap_delays_s"/"tap_powers" still describe the "tdl" profile of the
+parameters, for an identical layout. Its covariance is not known in closed form: the LMMSE
+baseline then uses the sample covariance of the true channels (separable R_t (x) R_f fit).
 
 extras: "pilots_tx" (n, n_sc, P) complex64, "pilots_rx" (n, n_rx, n_sc, P) complex64,
 "snr_db" (n,), "noise_var" (n,). shared: "pilot_symbols" (P,), "tap_delays_s",
@@ -46,6 +58,7 @@ DEFAULTS = dict(
     channel_model="tdl",
 )
 _ELEMENTS_PER_CHUNK = 1_000_000
+_SIONNA_ELEMENTS_PER_CHUNK = 4_000_000  # grid elements per Sionna call: bounds its memory (~1.7 GB peak RSS)
 
 
 def tap_profile(delay_spread_s: float, tap_spacing_s: float, n_taps: int):
@@ -128,32 +141,81 @@ def _tdl_channels(rng, n: int, p: dict, progress: bool) -> np.ndarray:
     return out
 
 
-def _sionna_umi_channels(n: int, seed: int, p: dict) -> np.ndarray:
-    """3GPP UMi through Sionna (optional, untested here: sionna is not installed in CI)."""
+def _import_sionna():
+    """Sionna's PyTorch API (`sionna-no-rt` >= 1.0), or OptionalDependencyError."""
     try:
-        import sionna
+        import sionna.phy
+        import torch
         from sionna.phy.channel import (
             cir_to_ofdm_channel,
             gen_single_sector_topology,
             subcarrier_frequencies,
         )
-        from sionna.phy.channel.tr38901 import Antenna, AntennaArray, UMi
+        from sionna.phy.channel.tr38901 import PanelArray, UMi
     except ImportError:
         raise OptionalDependencyError("Sionna (for channel_model='sionna-umi')", "sionna") from None
-    sionna.phy.config.seed = int(seed)
+    return torch, sionna.phy.config, {
+        "cir_to_ofdm_channel": cir_to_ofdm_channel, "subcarrier_frequencies": subcarrier_frequencies,
+        "gen_single_sector_topology": gen_single_sector_topology, "UMi": UMi, "PanelArray": PanelArray,
+    }
+
+
+def _sionna_umi_channels(n: int, seed: int, p: dict, progress: bool) -> np.ndarray:
+    """(n, n_rx, n_sc, n_sym) complex64 channel grids of 3GPP TR 38.901 UMi through Sionna.
+
+    One single-sector UMi drop per sample (`gen_single_sector_topology`, one UT, UT speed
+    fixed at speed_mps, 3GPP defaults for distances, heights, indoor probability and LoS),
+    uplink, BS = 1 x n_rx V-polarised ULA with the 38.901 element pattern, UT = one omni
+    element. The CIR is sampled at the OFDM symbol rate and taken to the subcarriers with
+    `cir_to_ofdm_channel(..., normalize=True)`: each sample has unit mean |H|^2 over its
+    (antenna, subcarrier, symbol) grid, so pathloss and shadow fading are switched off.
+    Runs on the CPU with `sionna.phy.config.seed = seed` (reproducible for a given seed,
+    Sionna version and CPU); torch's global RNG state, which that seeding resets, is
+    restored afterwards. Batched in chunks of samples (one drop per sample per chunk).
+    """
+    torch, config, sn = _import_sionna()
+    dev = "cpu"
     fc = p["carrier_hz"]
-    ut = Antenna(polarization="single", polarization_type="V", antenna_pattern="omni", carrier_frequency=fc)
-    bs = AntennaArray(num_rows=1, num_cols=p["n_rx"], polarization="single", polarization_type="V",
-                      antenna_pattern="omni", carrier_frequency=fc)
-    model = UMi(carrier_frequency=fc, o2i_model="low", ut_array=ut, bs_array=bs, direction="uplink")
-    model.set_topology(*gen_single_sector_topology(n, 1, "umi", min_ut_velocity=p["speed_mps"],
-                                                   max_ut_velocity=p["speed_mps"]))
-    t_sym = symbol_duration_s(p["subcarrier_spacing_hz"], p["cp_fraction"])
-    a, tau = model(p["n_sym"], 1.0 / t_sym)
-    freqs = subcarrier_frequencies(p["n_sc"], p["subcarrier_spacing_hz"])
-    h = cir_to_ofdm_channel(freqs, a, tau, normalize=True)  # (n, rx, rx_ant, tx, tx_ant, S, K)
-    h = np.asarray(h.cpu() if hasattr(h, "cpu") else h)[:, 0, :, 0, 0]
-    return np.ascontiguousarray(np.swapaxes(h, -1, -2)).astype(np.complex64)
+    n_rx, n_sc, n_sym = p["n_rx"], p["n_sc"], p["n_sym"]
+    saved_cpu = torch.random.get_rng_state()
+    saved_cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        config.seed = int(seed)
+        ut = sn["PanelArray"](num_rows_per_panel=1, num_cols_per_panel=1, polarization="single",
+                              polarization_type="V", antenna_pattern="omni", carrier_frequency=fc,
+                              device=dev)
+        bs = sn["PanelArray"](num_rows_per_panel=1, num_cols_per_panel=n_rx, polarization="single",
+                              polarization_type="V", antenna_pattern="38.901", carrier_frequency=fc,
+                              device=dev)
+        model = sn["UMi"](carrier_frequency=fc, o2i_model="low", ut_array=ut, bs_array=bs,
+                          direction="uplink", enable_pathloss=False, enable_shadow_fading=False,
+                          device=dev)
+        freqs = sn["subcarrier_frequencies"](n_sc, p["subcarrier_spacing_hz"], device=dev)
+        fs = 1.0 / symbol_duration_s(p["subcarrier_spacing_hz"], p["cp_fraction"])
+        out = np.empty((n, n_rx, n_sc, n_sym), dtype=np.complex64)
+        chunk = max(1, _SIONNA_ELEMENTS_PER_CHUNK // (n_rx * n_sc * n_sym))
+        starts = range(0, n, chunk)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="ofdm (sionna-umi)", unit="chunk")
+        with torch.no_grad():
+            for s in starts:
+                e = min(s + chunk, n)
+                if s > 0 and e - s != chunk:  # last, smaller chunk: new topology shapes
+                    model.reset_topology()
+                model.set_topology(*sn["gen_single_sector_topology"](
+                    e - s, 1, "umi", min_ut_velocity=p["speed_mps"], max_ut_velocity=p["speed_mps"],
+                    device=dev))
+                # a: (c, rx=1 BS, n_rx, tx=1 UT, 1, paths, n_sym); tau: (c, 1, 1, paths)
+                a, tau = model(n_sym, fs)
+                h = sn["cir_to_ofdm_channel"](freqs, a, tau, normalize=True)  # (c,1,R,1,1,S,K)
+                out[s:e] = h[:, 0, :, 0, 0].transpose(-1, -2).to(torch.complex64).cpu().numpy()
+    finally:
+        torch.random.set_rng_state(saved_cpu)
+        if saved_cuda is not None:
+            torch.cuda.set_rng_state_all(saved_cuda)
+    return out
 
 
 def generate(n: int, seed: int = 0, progress: bool = False, **params):
@@ -187,7 +249,7 @@ def generate(n: int, seed: int = 0, progress: bool = False, **params):
     if p["channel_model"] == "tdl":
         h = _tdl_channels(rng, n, p, progress)
     else:
-        h = _sionna_umi_channels(n, seed, p)
+        h = _sionna_umi_channels(n, seed, p, progress)
     w = rng.standard_normal((n, p["n_rx"], p["n_sc"], pil.size, 2), dtype=np.float32)
     w = w.view(np.complex64)[..., 0] * np.sqrt(noise_var / 2.0).astype(np.float32)[:, None, None, None]
     y = h[..., pil] * x.astype(np.complex64)[:, None] + w
