@@ -1,0 +1,130 @@
+"""CSI → image transforms against independent references (matplotlib, explicit DFT products,
+the core generator's numpy helpers)."""
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from zoo_lvm4csi.colormap import jet, jet_inverse, jet_lut
+from zoo_lvm4csi.dft import angular_delay, atoms, bins_to_paths, dft_basis, ls_gains, reconstruct, steering
+from zoo_lvm4csi.transforms import AngularDelayJet, HARImage, RealImagZero, modulus_image
+
+from zoo_core.data.generators import geometric
+from zoo_core.errors import WzooError
+
+
+def test_jet_lut_matches_matplotlib():
+    ref = matplotlib.colormaps["jet"]
+    assert np.abs(jet_lut().numpy() - ref(np.arange(256))[:, :3]).max() < 1 / 255
+    x = torch.rand(3, 40, 50, generator=torch.Generator().manual_seed(0))
+    x[0, 0, :4] = torch.tensor([0.0, 1.0, 0.5, 255 / 256])
+    ours = jet(x, channel_dim=-1).numpy()
+    assert np.abs(ours - ref(x.numpy())[..., :3]).max() < 1 / 255
+    assert jet(x).shape == (3, 3, 40, 50)  # channel-first by default
+
+
+def test_jet_inverse_reads_intensity_back():
+    x = torch.rand(2, 30, 30, generator=torch.Generator().manual_seed(1))
+    assert (jet_inverse(jet(x)) - x).abs().max() < 3 / 256
+    # colours off the table still go to the nearest entry
+    assert (jet_inverse((jet(x) + 1e-3).clamp(0, 1)) - x).abs().max() < 3 / 256
+
+
+def test_dft_transform_matches_explicit_matrix_product():
+    rng = np.random.default_rng(0)
+    y = (rng.standard_normal((3, 8, 6)) + 1j * rng.standard_normal((3, 8, 6))).astype(np.complex64)
+    f_a, f_d = geometric.dft_bases(8, 6, beta=4, gamma=2)  # the core generator's bases
+    explicit = np.einsum("mk,bmn,nq->bkq", f_a, y.astype(np.complex128), f_d)
+    ours = angular_delay(torch.from_numpy(y), beta=4, gamma=2).numpy()
+    assert ours.shape == (3, 32, 12)
+    np.testing.assert_allclose(ours, explicit, rtol=0, atol=1e-4 * np.abs(explicit).max())
+    np.testing.assert_allclose(dft_basis(8, 4).numpy(), f_a, atol=1e-5)
+    np.testing.assert_allclose(ours, geometric.angular_delay_image(y, 4, 2), atol=1e-4 * np.abs(explicit).max())
+
+
+def test_steering_and_pixel_mapping_agree_with_the_generator():
+    theta = torch.tensor([[0.1, 0.73]])
+    np.testing.assert_allclose(steering(theta, 16).numpy(), geometric.steering_angle(theta.numpy(), 16), atol=1e-5)
+    w, h = torch.tensor([3.5, 200.25]), torch.tensor([17.0, 0.0])
+    t, d = bins_to_paths(w, h, 64, 64)
+    rt, rd = geometric.pixel_to_path(w.numpy(), h.numpy(), 64, 64)
+    np.testing.assert_allclose(t.numpy(), rt, atol=1e-12)
+    np.testing.assert_allclose(d.numpy(), rd, atol=1e-12)
+
+
+def test_ls_gains_recover_exact_paths_and_match_lstsq():
+    data = geometric.generate(4, seed=3, M=16, N=12, L=3, snr_db=200.0)
+    theta = torch.from_numpy(data.extras["theta"]).double()
+    delay = torch.from_numpy(data.extras["delay"]).double()
+    a, d = atoms(theta, delay, 16, 12)
+    h = torch.from_numpy(data.csi[:, :, 0, :, 0])
+    alpha = ls_gains(h, a, d)
+    np.testing.assert_allclose(alpha.numpy(), data.extras["alpha"], atol=1e-3)
+    assert (reconstruct(alpha, a, d) - h).abs().max() < 1e-3
+    # a second implementation: dense least squares on the vectorised atoms
+    y = h + 0.3 * torch.randn_like(h)
+    dense = torch.einsum("blm,bln->bmnl", a, d).reshape(4, 16 * 12, -1)
+    ref = torch.linalg.lstsq(dense.to(torch.complex128), y.reshape(4, -1, 1).to(torch.complex128)).solution[..., 0]
+    np.testing.assert_allclose(ls_gains(y, a, d).numpy(), ref.numpy(), atol=1e-3)
+
+
+def test_angular_delay_jet_puts_a_single_path_where_eq13_says():
+    data = geometric.generate(2, seed=5, M=16, N=16, L=1, snr_db=300.0)
+    img = AngularDelayJet(beta=4, gamma=4)(torch.from_numpy(data.csi))
+    assert img.shape == (2, 3, 64, 64) and 0 <= img.min() and img.max() <= 1
+    inten = jet_inverse(img)
+    for i in range(2):
+        y, x = np.unravel_index(int(inten[i].argmax()), inten[i].shape)
+        ew, eh = geometric.path_to_pixel(data.extras["theta"][i, 0], data.extras["delay"][i, 0], 16, 16)
+        assert abs((x - ew + 32) % 64 - 32) <= 0.5 and abs((y - eh + 32) % 64 - 32) <= 0.5
+
+
+def _same_up_to_lut_boundaries(a, b):
+    """Batched and one-by-one FFTs may round differently in the last bit, which can move a value
+    that sits on a colour-table boundary to the neighbouring entry (one step of jet)."""
+    diff = (a - b).abs()
+    assert diff.max() <= 5 / 255 and (diff > 1e-6).float().mean() < 1e-3
+
+
+def test_transforms_are_batched_and_sample_independent():
+    rng = np.random.default_rng(1)
+    csi = torch.from_numpy((rng.standard_normal((5, 12, 10)) + 1j * rng.standard_normal((5, 12, 10))).astype(np.complex64))
+    mod = modulus_image(csi, 2, 2)
+    torch.testing.assert_close(mod, torch.cat([modulus_image(csi[i:i + 1], 2, 2) for i in range(5)]))
+    t = AngularDelayJet(beta=2, gamma=2)
+    _same_up_to_lut_boundaries(t(csi), torch.cat([t(csi[i:i + 1]) for i in range(5)]))
+    t = RealImagZero(size=32)
+    torch.testing.assert_close(t(csi), torch.cat([t(csi[i:i + 1]) for i in range(5)]))
+    har = HARImage(size=64)
+    amp = torch.rand(4, 50, 3, 30)
+    out = har(amp)
+    assert out.shape == (4, 3, 64, 64) and out.min() >= 0 and out.max() <= 1
+    _same_up_to_lut_boundaries(out, torch.cat([har(amp[i:i + 1]) for i in range(4)]))
+    _same_up_to_lut_boundaries(har(amp), har(amp * 4.0))  # per-sample normalisation
+
+
+def test_real_imag_zero_planes_and_power():
+    rng = np.random.default_rng(2)
+    h = (rng.standard_normal((3, 8, 8)) + 1j * rng.standard_normal((3, 8, 8))).astype(np.complex64)
+    h[1] *= 10.0
+    t = RealImagZero(size=None, angular_delay=False, power_offset_db=0.0, power_scale_db=10.0)
+    out = t(torch.from_numpy(h))
+    assert out.shape == (3, 4, 8, 8)
+    peak = np.abs(h).max(axis=(1, 2))[:, None, None]
+    np.testing.assert_allclose(out[:, 0].numpy(), h.real / peak, atol=1e-6)
+    np.testing.assert_allclose(out[:, 1].numpy(), h.imag / peak, atol=1e-6)
+    assert torch.equal(out[:, 2], torch.zeros(3, 8, 8))
+    power_db = 10 * np.log10((np.abs(h) ** 2).mean(axis=(1, 2)))
+    np.testing.assert_allclose(out[:, 3, 0, 0].numpy(), power_db / 10.0, atol=1e-5)
+    assert abs(float(out[1, 3, 0, 0] - out[0, 3, 0, 0]) - (power_db[1] - power_db[0]) / 10) < 1e-5
+    # normalisation removes power from the image planes, the power plane keeps it
+    torch.testing.assert_close(t(torch.from_numpy(h * 3))[:, :3], out[:, :3])
+
+
+def test_bad_input_gets_typed_errors():
+    with pytest.raises(WzooError, match="complex"):
+        AngularDelayJet()(torch.rand(2, 8, 8))
+    with pytest.raises(WzooError, match="shape"):
+        AngularDelayJet()(torch.zeros(2, 8, dtype=torch.complex64))
+    with pytest.raises(WzooError):
+        HARImage(colormap="viridis")

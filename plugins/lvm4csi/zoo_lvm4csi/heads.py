@@ -1,0 +1,116 @@
+"""The small trainable parts of LVM4CSI (Figs. 6 and 7) and the paper's benchmark networks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from zoo_core.interfaces import Backbone, TaskHead
+
+
+class DenseSoftmaxHead(TaskHead):
+    """HAR: one dense layer, K·C + C parameters. Returns logits; `predict_proba` applies the
+    softmax (cross-entropy applies it inside the loss, as Keras' softmax + CE does)."""
+
+    def __init__(self, in_features: int, num_classes: int = 7, task: str | None = None):
+        super().__init__(task)
+        self.fc = nn.Linear(in_features, num_classes)
+
+    def forward(self, features):
+        return self.fc(features)
+
+    def predict_proba(self, features):
+        return self.forward(features).softmax(-1)
+
+
+class LocalizationHead(TaskHead):
+    """Localization (Fig. 7): power → dense 1→8, concat with the K features, dense 32-16-2
+    (ReLU, ReLU, sigmoid). Input: (B, K + 1), the last column being the standardised power
+    (as `FrozenLVM(power_input=True)` gives). The sigmoid output is in [0, 1] and is mapped back
+    to metres with `bounds` = [[x_min, y_min], [x_max, y_max]], so forward returns metres.
+    33,634 trainable parameters for K = 1024."""
+
+    def __init__(self, in_features: int, hidden: Sequence[int] = (32, 16), power_width: int = 8,
+                 bounds: Sequence[Sequence[float]] = ((0.0, 0.0), (1.0, 1.0)), task: str | None = None):
+        super().__init__(task)
+        k = in_features - 1
+        if k < 1:
+            raise ValueError("localization head needs features plus one power column")
+        self.power = nn.Sequential(nn.Linear(1, power_width), nn.ReLU())
+        layers, width = [], k + power_width
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers += [nn.Linear(width, 2), nn.Sigmoid()]
+        self.mlp = nn.Sequential(*layers)
+        lo, hi = torch.tensor(bounds[0], dtype=torch.float32), torch.tensor(bounds[1], dtype=torch.float32)
+        if lo.shape != (2,) or hi.shape != (2,) or not bool((hi > lo).all()):
+            raise ValueError("bounds must be [[x_min, y_min], [x_max, y_max]] with max > min")
+        self.register_buffer("lo", lo)
+        self.register_buffer("span", hi - lo)
+
+    def forward_unit(self, features):
+        """Position scaled to [0, 1] (what the MSE loss is computed on)."""
+        feats, power = features[:, :-1], features[:, -1:]
+        return self.mlp(torch.cat([feats, self.power(power)], dim=1))
+
+    def forward(self, features):
+        return self.lo + self.span * self.forward_unit(features)
+
+    def to_unit(self, metres):
+        return (metres[..., :2] - self.lo) / self.span
+
+
+# ------------------------------------------------------------- benchmark networks (Sec. V-B3)
+class NoFeatExtCSI(Backbone):
+    """NoFeatExt-CSI: the (B, 2(+power), M, N) real/imag planes flattened and normalised by a
+    BatchNorm layer; no feature extraction. num_features = 2MN (+1 power column). With the
+    localization head: 214,114 trainable parameters for M = N = 56, as the paper counts."""
+
+    def __init__(self, m: int = 56, n: int = 56, power_input: bool = True):
+        super().__init__()
+        self.m, self.n, self.power_input = m, n, power_input
+        self.norm = nn.BatchNorm1d(2 * m * n)
+        self.num_features = 2 * m * n + (1 if power_input else 0)
+
+    def forward_features(self, x):
+        flat = self.norm(x[:, :2].flatten(1))
+        if self.power_input:
+            flat = torch.cat([flat, x[:, -1].mean((-2, -1))[:, None]], dim=1)
+        return flat
+
+    def forward_head(self, x, pre_logits: bool = True):
+        return x
+
+
+class ConvFeatExtCSI(Backbone):
+    """ConvFeatExt-CSI: conv 8-32-1024 (3×3, stride 2, same padding, ReLU), global average pool
+    and a BatchNorm on the pooled vector, on the real/imag planes (B, 2(+power), M, N); the power
+    column is appended as with FrozenLVM. With the localization head: 334,106 trainable
+    parameters, as the paper counts."""
+
+    def __init__(self, channels: Sequence[int] = (8, 32, 1024), power_input: bool = True):
+        super().__init__()
+        layers, width = [], 2
+        for c in channels:
+            layers += [nn.Conv2d(width, c, 3, stride=2, padding=1), nn.ReLU()]
+            width = c
+        self.convs = nn.Sequential(*layers)
+        self.norm = nn.BatchNorm1d(width)
+        self.power_input = power_input
+        self.num_features = width + (1 if power_input else 0)
+
+    def forward_features(self, x):
+        maps = self.convs(x[:, :2])
+        if self.power_input:
+            plane = x[:, -1:].mean((2, 3), keepdim=True).expand(-1, 1, *maps.shape[2:])
+            maps = torch.cat([maps, plane], dim=1)
+        return maps
+
+    def forward_head(self, x, pre_logits: bool = True):
+        pooled = x.mean((2, 3))
+        if not self.power_input:
+            return self.norm(pooled)
+        return torch.cat([self.norm(pooled[:, :-1]), pooled[:, -1:]], dim=1)
