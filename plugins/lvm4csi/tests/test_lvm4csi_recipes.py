@@ -66,3 +66,22 @@ def test_pretrained_imagenet_features_beat_frozen_random_weights():
         with torch.no_grad():
             acc[pretrained] = (head(feats[120:]).argmax(-1) == y[120:]).float().mean().item()
     assert acc[True] > acc[False] + 0.2, acc
+
+
+def test_har_recipe_on_a_ut_har_folder(tmp_path):
+    """The user-supplied path: a UT-HAR folder as SenseFi distributes it (np.load-able .csv files)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "UT_HAR"
+    for split, n in (("train", 14), ("test", 7)):
+        x = rng.random((n, 1, 250, 90)).astype(np.float32)
+        y = np.arange(n) % 7
+        for folder, name, array in (("data", f"X_{split}.csv", x), ("label", f"y_{split}.csv", y)):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            with open(root / folder / name, "wb") as f:
+                np.save(f, array)
+    m = run_recipe("lvm4csi/har", tmp_path / "out", {"data": str(tmp_path), "epochs": 2, "scratch": False,
+                                                     "image_size": 32, "pretrained": False, "progress": False})
+    assert 0 <= m["lvm4csi_accuracy"] <= 1
+    assert (tmp_path / "out" / "model" / "model.safetensors").exists()
