@@ -1,7 +1,8 @@
 """Core overheads, each measured side by side with its baseline and printed as a ratio.
 
 1. `wzoo list` as a whole process against `python -c "import torch"`.
-2. `from_pretrained` from a local folder against `create_model` with random weights.
+2. `from_pretrained` from a local folder, and from the Hub cache (pushed to a loopback Hub
+   first, then loaded with local_files_only), against `create_model` with random weights.
 
 Run: .venv/bin/python benchmarks/bench_core.py [--repeats N]
 """
@@ -46,6 +47,16 @@ def main() -> None:
     print(f"wzoo list: {list_s * 1e3:7.0f} ms   import torch: {torch_s * 1e3:7.0f} ms   "
           f"ratio list/torch = {list_s / torch_s:.2f}")
 
+    # a loopback Hub for the cache measurement; huggingface_hub reads these at import
+    import os
+
+    from zoo_core.testing.hub_server import LoopbackHub
+
+    hub = LoopbackHub().start()
+    hf_home = tempfile.mkdtemp(prefix="wzoo-bench-hf-")
+    os.environ.update(HF_ENDPOINT=hub.url, HF_HOME=hf_home, HF_HUB_DISABLE_XET="1", HF_TOKEN="bench",
+                      NO_PROXY="127.0.0.1,localhost", HF_HUB_DISABLE_PROGRESS_BARS="1")
+
     import torch
 
     import zoo_core
@@ -65,12 +76,18 @@ def main() -> None:
     torch.manual_seed(0)
     model = zoo_core.create_model(name)
     params = sum(p.numel() for p in model.parameters())
+    ref = "bench/model"
+    model.push_to_hub(ref)
+    zoo_core.from_pretrained(f"hf-hub:{ref}")  # fill the cache
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
         create_s = timed(lambda: zoo_core.create_model(name), args.repeats)
-        load_s = timed(lambda: zoo_core.from_pretrained(tmp), args.repeats)
+        folder_s = timed(lambda: zoo_core.from_pretrained(tmp), args.repeats)
+        cache_s = timed(lambda: zoo_core.from_pretrained(f"hf-hub:{ref}", local_files_only=True), args.repeats)
+    hub.stop()
     print(f"{name} ({params / 1e6:.1f} M params): create_model {create_s * 1e3:.0f} ms   "
-          f"from_pretrained {load_s * 1e3:.0f} ms   ratio load/create = {load_s / create_s:.2f}")
+          f"from_pretrained(folder) {folder_s * 1e3:.0f} ms   from_pretrained(cache) {cache_s * 1e3:.0f} ms")
+    print(f"ratio folder/create = {folder_s / create_s:.2f}   ratio cache/create = {cache_s / create_s:.2f}")
 
 
 if __name__ == "__main__":
