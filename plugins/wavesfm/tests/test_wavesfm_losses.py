@@ -47,3 +47,15 @@ def test_weighted_ce_is_equation_18():
     logp = torch.log_softmax(logits, 1)
     expected = -sum(beta[c] * logp[i, c] for i, c in enumerate(y.tolist())) / 6
     assert weighted_ce(logits, y, beta).item() == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_normalized_snr_weighted_mse_divides_by_the_batch_mean_weight():
+    pred, target = torch.randn(4, 2, 3, 5), torch.randn(4, 2, 3, 5)
+    snr = torch.tensor([-10.0, 0.0, 10.0, 20.0])
+    w = torch.tensor([snr_weight(float(s)) for s in snr])
+    err = ((pred - target) ** 2).reshape(4, -1).sum(1)
+    assert snr_weighted_mse(pred, target, snr, normalize=True).item() == pytest.approx(
+        float((w * err).sum() / w.sum()), rel=1e-5)
+    # a constant SNR makes it the plain MSE
+    same = torch.full((4,), 17.0)
+    assert snr_weighted_mse(pred, target, same, normalize=True).item() == pytest.approx(mse(pred, target).item(), rel=1e-5)

@@ -29,12 +29,13 @@ def patchify(imgs: torch.Tensor, p: int) -> torch.Tensor:
     return torch.einsum("nchpwq->nhwpqc", x).reshape(B, h * w, p * p * C)
 
 
-def unpatchify(x: torch.Tensor, p: int, chans: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Inverse of `patchify`."""
+def unpatchify(x: torch.Tensor, p, chans: int, grid: tuple[int, int]) -> torch.Tensor:
+    """Inverse of `patchify`; `p` is an int or a (rows, cols) patch (values (ph, pw, C) flattened)."""
+    ph, pw = (p, p) if isinstance(p, int) else (int(p[0]), int(p[1]))
     B = x.shape[0]
     h, w = grid
-    x = x.reshape(B, h, w, p, p, chans)
-    return torch.einsum("nhwpqc->nchpwq", x).reshape(B, chans, h * p, w * p)
+    x = x.reshape(B, h, w, ph, pw, chans)
+    return torch.einsum("nhwpqc->nchpwq", x).reshape(B, chans, h * ph, w * pw)
 
 
 def random_masking(n: int, num_patches: int, mask_ratio: float, generator: torch.Generator | None = None,

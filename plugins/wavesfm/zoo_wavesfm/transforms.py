@@ -91,37 +91,56 @@ class PilotGrid(Transform):
 
     Input complex (B, 2, H, W) as (reference, received) or real (B, 4, H, W) as
     (Re ref, Im ref, Re rx, Im rx). Each channel / scale → [-1, 1], then standardised,
-    then bicubic-resized to `size`."""
+    then bicubic-resized to `size`.
 
-    def __init__(self, scale=(1.0, 1.0, 1.0, 1.0), size=224, mean=(0.0,) * 4, std=(1.0,) * 4):
+    With ``ls=True`` the received pilots are first de-rotated by the reference ones,
+    rx · conj(ref) / |ref|² (the LS estimate of the channel at the pilot resource elements),
+    and the channels are (Re LS, Im LS, Re ref, Im ref). This is an invertible
+    re-parametrisation of (reference, received): the same information, but the channel
+    appears linearly instead of as a per-element product that a linear patch embedding
+    cannot form. The channel-estimation recipe uses it.
+
+    Keep H and W at most `size` (e.g. antennas x subcarriers = 32 rows for the tiny model):
+    the bicubic resize only up-samples then; down-sampling (antialias off) drops rows.
+    """
+
+    def __init__(self, scale=(1.0, 1.0, 1.0, 1.0), size=224, mean=(0.0,) * 4, std=(1.0,) * 4, ls: bool = False):
         if len(scale) != 4 or _smallest(scale) <= 0:
             raise ValueError("wavesfm/pilots: scale needs 4 positive values (max |x| per channel)")
         super().__init__(scale=[float(s) for s in scale], size=_size(size),
-                         mean=[float(m) for m in mean], std=[float(s) for s in std])
+                         mean=[float(m) for m in mean], std=[float(s) for s in std], ls=bool(ls))
 
     @staticmethod
-    def as_real(x: torch.Tensor) -> torch.Tensor:
+    def as_real(x: torch.Tensor, ls: bool = False) -> torch.Tensor:
         if x.ndim != 4:
             raise TransformInputError(f"wavesfm/pilots takes (B, 2, H, W) complex or (B, 4, H, W), got {tuple(x.shape)}")
         if x.is_complex():
             if x.shape[1] != 2:
                 raise TransformInputError("complex pilot input needs 2 channels: (reference, received)")
-            x = torch.stack([x.real, x.imag], dim=2).reshape(x.shape[0], 4, *x.shape[-2:])
         elif x.shape[1] != 4:
             raise TransformInputError("real pilot input needs 4 channels: Re/Im reference, Re/Im received")
-        return x.float()
+        else:
+            x = torch.complex(x[:, 0::2].float(), x[:, 1::2].float())
+        ref, rx = x[:, 0], x[:, 1]
+        if ls:
+            if not bool((ref.abs() > 0).all()):
+                raise TransformInputError("wavesfm/pilots with ls=True needs non-zero reference pilots")
+            pair = [rx * ref.conj() / (ref.abs() ** 2), ref]
+        else:
+            pair = [ref, rx]
+        return torch.stack([pair[0].real, pair[0].imag, pair[1].real, pair[1].imag], 1).float()
 
     def _scaled(self, x):
         s = torch.tensor(self.config["scale"], dtype=torch.float32, device=x.device).view(1, 4, 1, 1)
-        return self.as_real(x) / s
+        return self.as_real(x, self.config.get("ls", False)) / s
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = _standardize(self._scaled(x), self.config["mean"], self.config["std"])
         return _resize(x, self.config["size"])
 
     @classmethod
-    def fit(cls, samples: torch.Tensor, size=224) -> "PilotGrid":
-        real = cls.as_real(samples)
+    def fit(cls, samples: torch.Tensor, size=224, ls: bool = False) -> "PilotGrid":
+        real = cls.as_real(samples, ls)
         scale = real.abs().amax((0, 2, 3)).clamp_min(1e-12).tolist()
         mean, std = _channel_stats(real / torch.tensor(scale).view(1, 4, 1, 1))
-        return cls(scale=scale, size=size, mean=mean, std=std)
+        return cls(scale=scale, size=size, mean=mean, std=std, ls=ls)
