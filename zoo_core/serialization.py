@@ -6,9 +6,9 @@ and renamed into place, so an interrupted save never leaves a folder that looks 
 
 from __future__ import annotations
 
+import copy
 import json
-import os
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from .errors import (
     WeightsMismatchError,
 )
 from .factory import FORMAT, FORMAT_VERSION
+from .fileio import atomic_write
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -37,19 +38,6 @@ ALLOWED_PATTERNS = [CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, f"{ADAPTERS_DIR}/*/{AD
 
 
 # ----------------------------------------------------------------- writing
-def atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path), then rename tmp_path onto path; no partial file on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, obj: Any) -> None:
     atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
 
@@ -76,7 +64,7 @@ def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id:
     from .card import render_card
 
     folder.mkdir(parents=True, exist_ok=True)
-    config = dict(model.config)
+    config = copy.deepcopy(model.config)
     config["transform"] = (
         {"name": config["transform"]["name"], "config": model.transform.config}
         if config.get("transform") else None
@@ -85,6 +73,9 @@ def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id:
     if metrics is not None:
         config.setdefault("card", {})["metrics"] = dict(metrics)
     save_tensors(folder / WEIGHTS_NAME, model.base_state_dict(), {"format": "pt", "wzoo_format_version": str(FORMAT_VERSION)})
+    for stale in sorted((folder / ADAPTERS_DIR).glob("*")) if (folder / ADAPTERS_DIR).is_dir() else []:
+        if stale.name not in model.adapter_configs:  # an adapter this model no longer has
+            shutil.rmtree(stale)
     for task in model.adapter_configs:
         save_adapter(model, task, folder / ADAPTERS_DIR / task)
     write_json(folder / CONFIG_NAME, config)

@@ -56,8 +56,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -341,25 +339,15 @@ class WirelessData:
         """Write HDF5 atomically (temp file in the same folder, fsync, os.replace)."""
         import h5py
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+        from zoo_core.fileio import atomic_write
+
+        def write(tmp: Path) -> None:
             with h5py.File(tmp, "w") as f:
                 _write_body(self, f, compression)
                 # The format marker goes last: an interrupted write never looks complete.
                 f.attrs["wzoo_format"] = FORMAT_NAME
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            _fsync_dir(path.parent)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+
+        path = atomic_write(path, write)
         return path
 
     @classmethod
@@ -454,19 +442,6 @@ def _write_body(data: WirelessData, f, compression: str | None) -> None:
     f.attrs["meta"] = json.dumps(data.meta)
     f.attrs["units"] = json.dumps(data.units())
     f.attrs["csi_axes"] = json.dumps(["sample", *CSI_AXES])
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------- splits
