@@ -34,6 +34,17 @@ def test_plugins_shows_failures(use_plugins, tmp_path, monkeypatch, capsys):
     assert status["explodes"] == "failed" and status["fake"] == "loaded"
 
 
+def test_a_plugin_command_cannot_shadow_a_built_in(use_plugins, tmp_path, monkeypatch, capsys):
+    (tmp_path / "wzoo_shadow.py").write_text(
+        "from zoo_core import hookimpl\n\n@hookimpl\ndef register_commands(register):\n"
+        "    register('list', 'wzoo_shadow:configure')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    use_plugins({"fake": "wzoo_fakes", "shadow": "wzoo_shadow"})
+    assert main(["list"]) == 0
+    captured = capsys.readouterr()
+    assert "fake/tiny" in captured.out and "'list', which already exists" in captured.err
+
+
 def test_info(capsys):
     assert main(["info", "fake/tiny"]) == 0
     info = json.loads(capsys.readouterr().out)

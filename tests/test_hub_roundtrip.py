@@ -12,6 +12,7 @@ import torch
 import zoo_core
 from zoo_core.errors import (
     CorruptWeightsError,
+    HubAuthError,
     HubUnreachableError,
     NotAZooModelError,
     RepoNotFoundError,
@@ -164,10 +165,18 @@ def test_failed_push_leaves_the_remote_as_it_was(hub, upload_mode, hub_repo_id):
 
 def test_failed_first_push_removes_the_repo_it_created(hub, hub_repo_id):
     hub.upload_mode = "lfs"
-    hub.fail_next("PUT", "", status=403)  # the LFS upload of the weights fails
-    with pytest.raises(HubUnreachableError):
+    hub.fail_next("PUT", "", status=403)  # the LFS upload of the weights is refused
+    with pytest.raises(HubAuthError, match="hf auth login"):
         _model().push_to_hub(hub_repo_id)
     assert not hub.repo_exists(hub_repo_id)
+
+
+def test_a_push_replaces_the_adapters_of_the_previous_model(hub, hub_repo_id):
+    _model(adapter=True).push_to_hub(hub_repo_id)
+    assert "adapters/los/adapter_model.safetensors" in hub.files(hub_repo_id)
+    sha = _model(seed=8).push_to_hub(hub_repo_id)
+    assert not any(f.startswith("adapters/") for f in hub.files(hub_repo_id))
+    assert zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}@{sha}").adapter_configs == {}
 
 
 def test_pushing_a_folder_that_is_not_a_model(hub, tmp_path, hub_repo_id):

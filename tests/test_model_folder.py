@@ -64,6 +64,16 @@ def test_contract_kit_passes_and_reports(tmp_path):
     assert "arxiv:2504.14100" in report.card["tags"]
 
 
+def test_contract_kit_catches_a_registration_module_that_imports_torch(tmp_path, monkeypatch):
+    from zoo_core.testing.contract import check_registration_is_torch_free
+
+    (tmp_path / "wzoo_heavy.py").write_text("import torch\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with pytest.raises(AssertionError, match="imports torch at import time"):
+        check_registration_is_torch_free("wzoo_heavy")
+    check_registration_is_torch_free("zoo_core.builtins")
+
+
 def test_contract_kit_catches_a_model_that_does_not_round_trip(monkeypatch, tmp_path):
     from zoo_core import serialization
 
@@ -184,7 +194,7 @@ def test_transform_can_be_swapped_by_name():
 
 
 def test_bad_override_lists_accepted_arguments():
-    with pytest.raises(WzooError, match="accepted arguments: in_features, dim, tokens, norm"):
+    with pytest.raises(WzooError, match="accepted arguments: in_features, dim, tokens, norm, pretrained"):
         zoo_core.create_model("fake/tiny", depth=3)
 
 
@@ -262,3 +272,43 @@ def test_freeze_backbone_keeps_last_blocks_trainable():
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable == {"backbone.blocks.1.weight", "backbone.blocks.1.bias", "heads.los.fc.weight",
                          "heads.los.fc.bias", *{n for n in trainable if n.startswith("heads.positioning")}}
+
+
+def test_loading_never_downloads_pretrained_weights(saved):
+    model, folder = saved
+    config = json.loads((folder / "config.json").read_text())
+    config["backbone"]["args"]["pretrained"] = True  # as saved by create_model(..., pretrained=True)
+    (folder / "config.json").write_text(json.dumps(config))
+    assert torch.equal(zoo_core.from_pretrained(str(folder))(X), model(X))
+
+
+def test_saved_files_are_readable_by_others(saved):
+    import os
+
+    _, folder = saved
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("config.json", "model.safetensors", "README.md"):
+        assert (folder / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
+def test_saving_with_metrics_leaves_the_model_config_alone(tmp_path):
+    model = zoo_core.create_model("fake/tiny")
+    model.save_pretrained(tmp_path / "a", metrics={"accuracy": 0.9})
+    model.save_pretrained(tmp_path / "b")
+    assert "accuracy" not in (tmp_path / "b" / "README.md").read_text()
+
+
+def test_resaving_drops_adapters_the_model_no_longer_has(tmp_path):
+    _model_with_adapters().save_pretrained(tmp_path / "m")
+    zoo_core.create_model("fake/tiny").save_pretrained(tmp_path / "m")
+    assert not (tmp_path / "m" / "adapters").exists() or not any((tmp_path / "m" / "adapters").iterdir())
+    assert zoo_core.from_pretrained(str(tmp_path / "m")).adapter_configs == {}
+
+
+def test_forward_features_uses_the_active_task_adapter():
+    model = _model_with_adapters()
+    model.set_task("los")
+    los_features = model.forward_features(X)
+    model(X, task="positioning")  # an explicit task for one call does not change the active one
+    assert torch.equal(model.forward_features(X), los_features)

@@ -80,6 +80,25 @@ def test_broken_plugin_is_isolated(use_plugins, broken_modules, module, expected
     assert zoo_core.list_models() == ["fake/no-hub", "fake/tiny"]
 
 
+def test_a_failed_plugin_leaves_nothing_registered(use_plugins, tmp_path, monkeypatch):
+    (tmp_path / "wzoo_half.py").write_text(textwrap.dedent("""
+        from zoo_core import hookimpl
+
+        @hookimpl
+        def register_models(register):
+            register("half/model", backbone="fake/tiny-attn")
+
+        @hookimpl
+        def register_datasets(register):
+            register("geometric", "wzoo_half:make")  # taken by the core
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    use_plugins({"fake": "wzoo_fakes", "half": "wzoo_half"})
+    [half] = [p for p in zoo_core.list_plugins() if p.name == "half"]
+    assert half.status == "failed" and "'geometric' is registered by both" in half.error
+    assert "half/model" not in zoo_core.list_models()
+
+
 def test_factory_must_be_an_import_path(use_plugins, broken_modules):
     use_plugins({"badfactory": "wzoo_bad_factory"})
     [bad] = [p for p in zoo_core.list_plugins() if p.name == "badfactory"]
@@ -116,6 +135,7 @@ def test_unknown_name_suggests_close_matches(fake_plugin):
 
 def test_list_pattern(fake_plugin):
     assert zoo_core.list_models("*tiny") == ["fake/tiny"]
+    assert zoo_core.list_models("tin") == ["fake/tiny"]  # no wildcard: a substring, as `wzoo list`
     assert zoo_core.list_models("nothing*") == []
 
 

@@ -9,7 +9,10 @@ from zoo_core import Backbone, hookimpl
 class TinyAttentionBackbone(Backbone):
     """Tokens → one block with separate q/k/v projections (so LoRA can target q and v)."""
 
-    def __init__(self, in_features: int = 8, dim: int = 16, tokens: int = 4, norm: bool = False):
+    def __init__(self, in_features: int = 8, dim: int = 16, tokens: int = 4, norm: bool = False,
+                 pretrained: bool = False):
+        if pretrained:  # like timm: pretrained weights would need a download
+            raise RuntimeError("tried to download pretrained weights")
         super().__init__()
         self.tokens, self.num_features = tokens, dim
         self.embed = nn.Linear(in_features, dim * tokens)

@@ -17,6 +17,7 @@ from .errors import (  # the typed errors are part of the public API
     ConfigError,
     ConfigVersionError,
     CorruptWeightsError,
+    HubAuthError,
     HubError,
     HubUnreachableError,
     NotAZooModelError,
@@ -37,12 +38,15 @@ __version__ = "0.1.0"
 
 
 def list_models(pattern: str | None = None) -> list[str]:
-    """Registered model names, optionally filtered by a shell-style pattern (as timm)."""
+    """Registered model names, filtered by a shell-style pattern (as timm) or, without
+    wildcards, by a substring (`list_models("vit")`)."""
     from .plugins import registry
 
     names = registry().names("model")
-    if pattern:
+    if pattern and any(c in pattern for c in "*?["):
         names = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    elif pattern:
+        names = [n for n in names if pattern in n]
     return names
 
 
@@ -65,7 +69,7 @@ def __getattr__(name: str):
 __all__ = [
     "hookimpl", "list_models", "list_plugins", "PluginInfo", "create_model", "from_pretrained",
     "Backbone", "Transform", "TaskHead", "ZooModel", "__version__",
-    "AdapterError", "ConfigError", "ConfigVersionError", "CorruptWeightsError", "HubError",
+    "AdapterError", "HubAuthError", "ConfigError", "ConfigVersionError", "CorruptWeightsError", "HubError",
     "HubUnreachableError", "NotAZooModelError", "PluginLoadError", "PluginNotInstalledError",
     "PluginRegistrationError", "RepoNotFoundError", "RevisionNotFoundError", "UnknownNameError",
     "UnsafeWeightsError", "WeightsMismatchError", "WzooError",

@@ -21,9 +21,10 @@ def _print_table(rows: list[list[str]], header: list[str]) -> None:
 
 
 def cmd_list(args) -> int:
+    from . import list_models
     from .plugins import registry
 
-    specs = [s for s in registry().items("model") if not args.pattern or _match(s.name, args.pattern)]
+    specs = [registry().get("model", name) for name in list_models(args.pattern)]
     if args.json:
         print(json.dumps([s.summary() for s in specs], indent=2))
     elif not specs:
@@ -32,12 +33,6 @@ def cmd_list(args) -> int:
         _print_table([[s.name, ",".join(sorted(s.heads)) or "-", s.hub_repo or "-", s.description] for s in specs],
                      ["model", "tasks", "hub repo", "description"])
     return 0
-
-
-def _match(name: str, pattern: str) -> bool:
-    import fnmatch
-
-    return fnmatch.fnmatchcase(name, pattern) if any(c in pattern for c in "*?[") else pattern in name
 
 
 def cmd_plugins(args) -> int:
@@ -164,6 +159,10 @@ def _add_plugin_commands(sub) -> None:
     from .plugins import registry
 
     for entry in registry().items("command"):
+        if entry.name in sub.choices:
+            print(f"wzoo: warning: plugin {entry.plugin!r} registers command {entry.name!r}, "
+                  "which already exists; ignored", file=sys.stderr)
+            continue
         p = sub.add_parser(entry.name, help=entry.metadata.get("help", entry.description))
         try:
             entry.load()(p)

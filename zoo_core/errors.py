@@ -94,6 +94,10 @@ class HubUnreachableError(HubError):
     pass
 
 
+class HubAuthError(HubError):
+    """The Hub refused the token (401/403)."""
+
+
 class NotAZooModelError(WzooError):
     """A folder that is not a saved wzoo model (no or foreign config.json)."""
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from .errors import (
     CorruptWeightsError,
+    HubAuthError,
+    HubError,
     HubUnreachableError,
     NotAZooModelError,
     RepoNotFoundError,
@@ -23,6 +25,7 @@ from .errors import (
     WzooError,
 )
 from .serialization import (
+    ADAPTERS_DIR,
     ALLOWED_PATTERNS,
     CARD_NAME,
     CONFIG_NAME,
@@ -30,7 +33,7 @@ from .serialization import (
     check_model_folder,
     load_model_folder,
     read_config,
-    read_tensors,
+    check_tensors,
     save_model_folder,
     WEIGHTS_NAME,
 )
@@ -103,27 +106,36 @@ def download(repo_id: str, revision: str | None = None, local_files_only: bool =
             "connect to the Hub once (or unset HF_HUB_OFFLINE / local_files_only) to download it"
         ) from None
     except Exception as exc:
-        if not _is_network_error(exc):
+        error = _hub_error(exc, f"downloading {repo_id!r} failed, the cache is as it was")
+        if error is None:
             raise
-        raise HubUnreachableError(f"downloading {repo_id!r} failed, the cache is as it was: {exc}") from None
+        raise error from None
     folder = Path(folder)
     if not (folder / CONFIG_NAME).exists():
         raise NotAZooModelError(f"Hub repo {repo_id!r} at {revision or 'main'} is not a wzoo model (no {CONFIG_NAME})")
     return folder
 
 
-def _is_network_error(exc: BaseException) -> bool:
-    """HTTP/transport failures, whichever HTTP stack this huggingface_hub uses."""
+def _hub_error(exc: BaseException, doing: str) -> HubError | None:
+    """The typed error for a failed Hub call, or None if it is not the Hub's doing (a full
+    disk, a bug): transport failures, 5xx and 429 are 'unreachable', 401/403 'auth'."""
     from huggingface_hub import errors as hf_errors
 
-    roots = {"httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3"}
+    transports = {"httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3"}
     while exc is not None:  # huggingface_hub wraps upload errors in RuntimeError
-        if isinstance(exc, (OSError, hf_errors.HfHubHTTPError)):
-            return True
-        if any(cls.__module__.split(".")[0] in roots for cls in type(exc).__mro__):
-            return True
+        if isinstance(exc, hf_errors.HfHubHTTPError):
+            status = getattr(exc.response, "status_code", None)
+            if status in (401, 403):
+                return HubAuthError(f"{doing}: the Hub refused the request ({status}); log in with "
+                                    "`hf auth login` or set HF_TOKEN to a token with access")
+            if status is None or status == 429 or status >= 500:
+                return HubUnreachableError(f"{doing}: the Hub failed ({status or 'no answer'}): {exc}")
+            return HubError(f"{doing}: {exc}")
+        if isinstance(exc, (ConnectionError, TimeoutError)) or any(
+                cls.__module__.split(".")[0] in transports for cls in type(exc).__mro__):
+            return HubUnreachableError(f"{doing}: cannot reach the Hub ({type(exc).__name__}: {exc})")
         exc = exc.__cause__
-    return False
+    return None
 
 
 @contextlib.contextmanager
@@ -143,20 +155,30 @@ def _cache_rollback(repo_id: str):
                 found.update(root.rglob("*"))
         return found
 
-    before = tree()
-    try:
-        yield
-    except BaseException:
-        for path in sorted(tree() - before, key=lambda p: len(p.parts), reverse=True):
-            if path.is_dir() and not path.is_symlink():
-                if path in (cache, cache / ".locks"):
-                    with contextlib.suppress(OSError):
-                        path.rmdir()  # only if empty: other repos may live there
-                else:
-                    shutil.rmtree(path, ignore_errors=True)
+    import filelock
+
+    lock_dir = Path(tempfile.gettempdir()) / "wzoo-locks"
+    lock_dir.mkdir(exist_ok=True)
+    # one wzoo download of a repo at a time, so a rollback never removes another's files
+    with filelock.FileLock(str(lock_dir / f"{folder_name}.lock")):
+        before = tree()
+        try:
+            yield
+        except BaseException:
+            _remove_new(tree() - before, cache)
+            raise
+
+
+def _remove_new(paths: set[Path], cache: Path) -> None:
+    for path in sorted(paths, key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            if path in (cache, cache / ".locks"):
+                with contextlib.suppress(OSError):
+                    path.rmdir()  # only if empty: other repos may live there
             else:
-                path.unlink(missing_ok=True)
-        raise
+                shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def from_pretrained(ref: str, revision: str | None = None, local_files_only: bool = False):
@@ -182,41 +204,58 @@ def commit_of(folder: Path) -> str | None:
 
 
 # --------------------------------------------------------------------- pushing
+def model_files(folder: Path) -> list[str]:
+    """The files of a model folder that are published (config, weights, card, adapters)."""
+    import fnmatch
+
+    found = (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return sorted(f for f in found if any(fnmatch.fnmatchcase(f, pat) for pat in ALLOWED_PATTERNS))
+
+
 def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
                 commit_message: str | None = None, private: bool | None = None,
                 token: str | None = None, create_pr: bool = False) -> str:
-    """Upload a saved wzoo model folder as one commit; returns the commit sha."""
-    from huggingface_hub import HfApi
+    """Upload a saved wzoo model folder as one commit; returns the commit sha.
+
+    Adapters the repo has but the folder does not are deleted in the same commit, so the
+    commit is exactly this model."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
     from .card import validate_card
 
     folder = Path(folder)
     check_model_folder(folder)
     config = read_config(folder)
-    read_tensors(folder / WEIGHTS_NAME)
+    check_tensors(folder / WEIGHTS_NAME)
     if (folder / CARD_NAME).exists():
         validate_card(folder / CARD_NAME)
+    files = model_files(folder)
     api = HfApi(token=token)
     try:
         existed = api.repo_exists(repo_id)
         api.create_repo(repo_id, private=private, exist_ok=True)
+        remote = api.list_repo_files(repo_id, revision=revision) if existed else []
     except Exception as exc:
-        if not _is_network_error(exc):
+        error = _hub_error(exc, f"cannot push to {repo_id!r}")
+        if error is None:
             raise
-        raise HubUnreachableError(f"cannot reach the Hub to push {repo_id!r}: {exc}") from None
+        raise error from None
+    operations = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(folder / f)) for f in files]
+    operations += [CommitOperationDelete(path_in_repo=f) for f in remote
+                   if f.startswith(ADAPTERS_DIR + "/") and f not in files]
     try:
-        info = api.upload_folder(
-            folder_path=str(folder), repo_id=repo_id, revision=revision, create_pr=create_pr,
+        info = api.create_commit(
+            repo_id, operations, revision=revision, create_pr=create_pr,
             commit_message=commit_message or f"Upload {config.get('model_name', 'model')} with wzoo",
-            allow_patterns=ALLOWED_PATTERNS,
         )
     except BaseException as exc:
         if not existed:
             with contextlib.suppress(Exception):
                 api.delete_repo(repo_id)
-        if _is_network_error(exc):
-            raise HubUnreachableError(f"pushing to {repo_id!r} failed, nothing was committed: {exc}") from None
-        raise
+        error = _hub_error(exc, f"pushing to {repo_id!r} failed, nothing was committed")
+        if error is None:
+            raise
+        raise error from None
     return info.oid
 
 

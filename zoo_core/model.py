@@ -72,7 +72,8 @@ class ZooModel(nn.Module):
 
     # --------------------------------------------------------------- forward
     def forward_features(self, x: torch.Tensor, transform: bool = True) -> torch.Tensor:
-        """Pooled backbone features (batch, num_features), with the active adapter."""
+        """Pooled backbone features (batch, num_features), with the active task's adapter."""
+        self._activate_adapter(self.active_task)
         if transform:
             x = self.transform(x)
         return self.backbone.forward_head(self.backbone.forward_features(x), pre_logits=True)

@@ -105,9 +105,16 @@ class Registry:
         table[item.name] = item
 
     def merge(self, other: "Registry") -> None:
+        """Add everything from `other`, or nothing if any name is already taken."""
         for kind in KINDS:
-            for item in other._items[kind].values():
-                self.add(item)
+            for name, item in other._items[kind].items():
+                if name in self._items[kind]:
+                    raise PluginRegistrationError(
+                        f"{kind} {name!r} is registered by both {self._items[kind][name].plugin!r} "
+                        f"and {item.plugin!r}"
+                    )
+        for kind in KINDS:
+            self._items[kind].update(other._items[kind])
 
     def get(self, kind: str, name: str):
         table = self._items[kind]

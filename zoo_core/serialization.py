@@ -151,6 +151,17 @@ def read_tensors(path: Path) -> dict:
         ) from None
 
 
+def check_tensors(path: Path) -> None:
+    """Check a safetensors file's header and size without reading the tensors."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            f.keys()
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CorruptWeightsError(f"{path} is not a readable safetensors file ({exc})") from None
+
+
 def load_state_strict(module, state: dict) -> None:
     """load_state_dict that first names every missing/unexpected key and shape mismatch."""
     expected = module.state_dict()
@@ -173,6 +184,9 @@ def load_model_folder(folder: Path):
     folder = Path(folder)
     check_model_folder(folder)
     config = read_config(folder)
+    args = config["backbone"].get("args", {})
+    if args.get("pretrained"):  # the weights come from model.safetensors, not from a download
+        config["backbone"]["args"] = {**args, "pretrained": False}
     model = build_model(config)
     load_state_strict(model, read_tensors(folder / WEIGHTS_NAME))
     for task in config.get("adapters") or {}:

@@ -103,8 +103,12 @@ def fit(
 
     history, start = History(), 0
     ckpt = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
-    if ckpt and cfg.resume and (ckpt / "state.json").exists():
-        start, history = load_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler)
+    if ckpt and cfg.resume:
+        # a crash between the two renames of save_checkpoint leaves only the previous one
+        for candidate in (ckpt, ckpt.with_name(ckpt.name + ".old")):
+            if (candidate / "state.json").exists():
+                start, history = load_checkpoint(candidate, accelerator.unwrap_model(model), optimizer, scheduler)
+                break
 
     from tqdm.auto import tqdm
 
@@ -135,7 +139,8 @@ def fit(
             with torch.no_grad():
                 record.update(evaluate(accelerator.unwrap_model(model)))
         history.epochs.append(record)
-        _update_best(history, record, cfg)
+        if accelerator.is_main_process:  # only the main process evaluates
+            _update_best(history, record, cfg)
         if ckpt and accelerator.is_main_process:
             save_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler, epoch + 1, history, cfg)
         accelerator.wait_for_everyone()
@@ -189,7 +194,9 @@ def _keep_frozen_norms_in_eval(model: nn.Module) -> None:
 
 # ----------------------------------------------------------------- checkpoints
 def save_checkpoint(folder: Path, model, optimizer, scheduler, epoch: int, history: History, cfg: TrainConfig) -> None:
-    """model + optimiser tensors in safetensors, the rest in JSON; swapped in atomically."""
+    """model + optimiser tensors in safetensors, the rest in JSON. Written to a side folder
+    and swapped in by two renames; `fit` falls back to the `.old` folder if a crash falls
+    between them."""
     from safetensors.torch import save_file
 
     tmp = folder.with_name(folder.name + ".tmp")

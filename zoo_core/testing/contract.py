@@ -61,8 +61,8 @@ def check_model(name: str, tmp_path: str | Path | None = None, **overrides) -> C
     with tempfile.TemporaryDirectory() if tmp_path is None else contextlib.nullcontext(tmp_path) as folder:
         folder = Path(folder) / name.replace("/", "--")
         model.save_pretrained(folder)
-        for item in _walk_config(read_config(folder)):
-            assert ":" not in item, f"{name}: config.json holds an import path {item!r}"
+        for kind, component in _components(read_config(folder)):
+            assert (kind, component) in registry(), f"{name}: config.json names unregistered {kind} {component!r}"
         loaded = load_model_folder(folder)
         a, b = model.state_dict(), loaded.state_dict()
         assert a.keys() == b.keys(), f"{name}: reloaded keys differ: {sorted(a.keys() ^ b.keys())}"
@@ -78,7 +78,8 @@ def check_model(name: str, tmp_path: str | Path | None = None, **overrides) -> C
 
 
 def check_plugin(plugin: str, tmp_path: str | Path | None = None) -> list[ContractReport]:
-    """Run `check_model` on every model a plugin registers (there must be at least one)."""
+    """Check that the plugin's registration module imports no torch, then run `check_model`
+    on every model it registers (there must be at least one)."""
     from ..plugins import registry, state
 
     info = state().plugins.get(plugin)
@@ -86,17 +87,28 @@ def check_plugin(plugin: str, tmp_path: str | Path | None = None) -> list[Contra
     assert info.status == "loaded", f"plugin {plugin!r} did not load: {info.error}"
     names = [s.name for s in registry().items("model") if s.plugin == plugin]
     assert names, f"plugin {plugin!r} registers no models"
+    check_registration_is_torch_free(info.module.split(":")[0])
     return [check_model(n, tmp_path) for n in names]
 
 
-def _walk_config(node):
-    """Every string in a config except free text (the card), to look for import paths."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k != "card":
-                yield from _walk_config(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _walk_config(v)
-    elif isinstance(node, str):
-        yield node
+def _components(config: dict):
+    """(kind, registered name) of every component a saved config names."""
+    yield "backbone", config["backbone"]["name"]
+    if config.get("transform"):
+        yield "transform", config["transform"]["name"]
+    for head in (config.get("heads") or {}).values():
+        yield "head", head["name"]
+
+
+def check_registration_is_torch_free(module: str) -> None:
+    """Import a plugin's registration module in a fresh process: no torch, timm or peft."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import importlib, json, sys; importlib.import_module(sys.argv[1]); "
+            "print(json.dumps([m for m in ('torch', 'timm', 'peft') if m in sys.modules]))")
+    result = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"importing {module} failed: {result.stderr.strip()[-500:]}"
+    heavy = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not heavy, f"plugin module {module} imports {', '.join(heavy)} at import time; `wzoo list` must stay fast"
