@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv (once) and install wzoo, every plugin under plugins/, the example plugin and
-# the test tools, all in editable mode. Safe to run again: it only installs what changed.
+# the test tools, all in editable mode. Safe to run again (pip reinstalls the editable packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
