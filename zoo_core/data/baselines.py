@@ -52,12 +52,6 @@ def kron_lmmse(y: np.ndarray, r_left: np.ndarray, r_right: np.ndarray, noise_var
     return r_left @ x @ r_out.T
 
 
-def nmse(h_true: np.ndarray, h_est: np.ndarray) -> np.ndarray:
-    """Per-sample ||H - H^||^2 / ||H||^2 (leading axis = samples)."""
-    ax = tuple(range(1, np.ndim(h_true)))
-    return np.sum(np.abs(h_true - h_est) ** 2, axis=ax) / np.sum(np.abs(h_true) ** 2, axis=ax)
-
-
 def _noise_var(data, noise_var):
     if noise_var is not None:
         return np.broadcast_to(np.asarray(noise_var, dtype=np.float64), (len(data),))
