@@ -6,11 +6,11 @@
 import argparse
 import time
 
+import numpy as np
 import torch
 from zoo_lvm4csi.detection import PeakDetector
-from zoo_lvm4csi.dft import atoms, bins_to_paths, ls_gains, reconstruct
+from zoo_lvm4csi.dft import atoms, ls_gains, reconstruct
 from zoo_lvm4csi.estimation import PathDetectionEstimator
-from zoo_lvm4csi.transforms import AngularDelayJet
 
 from zoo_core.data.generators import geometric
 
@@ -35,18 +35,19 @@ def main():
             est(y[i:i + 1])
         single = (time.perf_counter() - t) / min(10, args.n)
         t0 = time.perf_counter()
-        img = AngularDelayJet()(y)
+        img = est.detector_input(y)  # the intensity |Ỹ| (PeakDetector takes it without colours)
         t1 = time.perf_counter()
-        dets = PeakDetector()(img)
+        dets = est.detector(img)
         t2 = time.perf_counter()
         k = max(len(d.scores) for d in dets)
-        cx = torch.zeros(args.n, k, dtype=torch.float64)
-        cy = torch.zeros_like(cx)
+        cx = np.zeros((args.n, k))
+        cy = np.zeros_like(cx)
         mask = torch.zeros(args.n, k, dtype=torch.bool)
         for i, d in enumerate(dets):
-            c = d.centres.double()
+            c = d.centres.double().numpy()
             cx[i, :len(c)], cy[i, :len(c)], mask[i, :len(c)] = c[:, 0], c[:, 1], True
-        a, b = atoms(*bins_to_paths(cx, cy, 64, 64), 64, 64)
+        theta, delay = geometric.pixel_to_path(cx, cy, 64, 64)
+        a, b = atoms(theta, delay, 64, 64)
         reconstruct(ls_gains(y, a, b, mask), a, b)
         t3 = time.perf_counter()
         n = args.n

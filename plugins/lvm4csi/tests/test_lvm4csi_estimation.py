@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from zoo_lvm4csi import detection
 from zoo_lvm4csi.detection import Detections, Detector, PeakDetector
 from zoo_lvm4csi.estimation import PathDetectionEstimator, nmse_table
+from zoo_lvm4csi.transforms import AngularDelayJet, modulus_image
 
 from zoo_core.data.generators import geometric
 
@@ -60,3 +62,30 @@ def test_exact_boxes_reconstruct_the_channel_exactly():
     err = np.sum(np.abs(out.h.numpy() - h) ** 2) / np.sum(np.abs(h) ** 2)
     assert err < 1e-6
     assert out.n_paths.tolist() == [5, 5, 5, 5]
+
+
+def test_intensity_goes_straight_to_the_peak_detector_and_rgb_only_to_rgb_detectors(monkeypatch):
+    data = geometric.generate(3, seed=4, M=16, N=16, L=2, snr_db=20.0)
+    y = torch.from_numpy(data.extras["Y"][:, :, 0, :, 0])
+    seen = {}
+
+    class Spy(PeakDetector):
+        def detect(self, images):
+            seen["peak"] = images
+            return super().detect(images)
+
+    class RGBOnly(Detector):  # the default: colour images only (like the transformers detector)
+        def detect(self, images):
+            seen["rgb"] = images
+            return [Detections(torch.zeros(0, 4), torch.zeros(0)) for _ in images]
+
+    def no_round_trip(*args, **kwargs):
+        raise AssertionError("the intensity was turned into jet colours and read back")
+
+    monkeypatch.setattr(detection, "jet_inverse", no_round_trip)
+    out = PathDetectionEstimator(Spy())(y)
+    torch.testing.assert_close(seen["peak"], modulus_image(y, 4, 4))  # (B, γN, βM), no colours
+    assert out.n_paths.min() >= 1
+    PathDetectionEstimator(RGBOnly())(y)
+    assert seen["rgb"].shape == (3, 3, 64, 64)
+    torch.testing.assert_close(seen["rgb"], AngularDelayJet(beta=4, gamma=4)(y))

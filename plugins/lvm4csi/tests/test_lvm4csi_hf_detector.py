@@ -61,3 +61,19 @@ def test_unreachable_weights_say_what_to_do():
         ZeroShotDetector.from_pretrained("wzoo-test/no-such-detector", local_files_only=True)
     with pytest.raises(DetectorUnavailable):
         ZeroShotDetector(object.__new__(type("M", (), {"eval": lambda self: self, "config": None})))
+
+
+def test_revision_pins_processor_and_weights(monkeypatch):
+    import transformers
+
+    seen = []
+
+    def fake(repo, **kwargs):
+        seen.append((repo, kwargs))
+        raise OSError("offline")
+
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", fake)
+    monkeypatch.setattr(transformers.AutoModelForZeroShotObjectDetection, "from_pretrained", fake)
+    with pytest.raises(DetectorUnavailable, match="@0123abcd"):
+        ZeroShotDetector.from_pretrained(kind="owlv2", revision="0123abcd", local_files_only=True)
+    assert seen == [("google/owlv2-base-patch16-ensemble", {"local_files_only": True, "revision": "0123abcd"})]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from zoo_lvm4csi.colormap import jet, jet_inverse, jet_lut
-from zoo_lvm4csi.dft import angular_delay, atoms, bins_to_paths, dft_basis, ls_gains, reconstruct, steering
+from zoo_lvm4csi.dft import angular_delay, atoms, ls_gains, reconstruct
 from zoo_lvm4csi.transforms import AngularDelayJet, HARImage, RealImagZero, modulus_image
 
 from zoo_core.data.generators import geometric
@@ -38,18 +38,18 @@ def test_dft_transform_matches_explicit_matrix_product():
     ours = angular_delay(torch.from_numpy(y), beta=4, gamma=2).numpy()
     assert ours.shape == (3, 32, 12)
     np.testing.assert_allclose(ours, explicit, rtol=0, atol=1e-4 * np.abs(explicit).max())
-    np.testing.assert_allclose(dft_basis(8, 4).numpy(), f_a, atol=1e-5)
     np.testing.assert_allclose(ours, geometric.angular_delay_image(y, 4, 2), atol=1e-4 * np.abs(explicit).max())
 
 
-def test_steering_and_pixel_mapping_agree_with_the_generator():
-    theta = torch.tensor([[0.1, 0.73]])
-    np.testing.assert_allclose(steering(theta, 16).numpy(), geometric.steering_angle(theta.numpy(), 16), atol=1e-5)
-    w, h = torch.tensor([3.5, 200.25]), torch.tensor([17.0, 0.0])
-    t, d = bins_to_paths(w, h, 64, 64)
-    rt, rd = geometric.pixel_to_path(w.numpy(), h.numpy(), 64, 64)
-    np.testing.assert_allclose(t.numpy(), rt, atol=1e-12)
-    np.testing.assert_allclose(d.numpy(), rd, atol=1e-12)
+def test_atoms_are_the_steering_vectors_of_eqs_4_5():
+    theta = torch.tensor([[0.1, 0.73], [0.999, 0.0]], dtype=torch.float64)
+    tau = torch.tensor([[0.5, 0.25], [0.01, 0.6]], dtype=torch.float64)
+    a, d = atoms(theta, tau, 16, 12)
+    assert a.shape == (2, 2, 16) and d.shape == (2, 2, 12) and a.dtype == d.dtype == torch.complex64
+    explicit = np.exp(-2j * np.pi * theta.numpy()[..., None] * np.arange(16))  # eq. 4, written out
+    np.testing.assert_allclose(a.numpy(), explicit, atol=1e-6)
+    np.testing.assert_allclose(d.numpy(), np.exp(-2j * np.pi * tau.numpy()[..., None] * np.arange(12)), atol=1e-6)
+    torch.testing.assert_close(atoms(theta, tau, 16, 12, delay_conj=True)[1], d.conj())
 
 
 def test_ls_gains_recover_exact_paths_and_match_lstsq():

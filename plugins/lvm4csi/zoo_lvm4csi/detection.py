@@ -1,12 +1,13 @@
-"""Path detectors: an RGB angular-delay image in, boxes with scores out (Fig. 5).
+"""Path detectors: an angular-delay image in, boxes with scores out (Fig. 5).
 
 The paper uses DINO-X, an API-only open-vocabulary detector; here the detector is pluggable:
 
-- `PeakDetector` (default, offline, no weights): reads the intensity back from the jet
-  colours, keeps local maxima above a noise-adaptive threshold (a multiple of the image's
-  median, which for a sparse image is the noise floor) with non-maximum suppression, and
-  places each box centre at the sub-pixel vertex of a parabola through the peak and its
-  neighbours.
+- `PeakDetector` (default, offline, no weights): takes the intensity |Ỹ| / max itself
+  (`accepts_intensity`; the estimator hands it over without making colours), or reads it
+  back from a jet RGB image when that is all it is given; keeps local maxima above a
+  noise-adaptive threshold (a multiple of the image's median, which for a sparse image is the
+  noise floor) with non-maximum suppression, and places each box centre at the sub-pixel
+  vertex of a parabola through the peak and its neighbours.
 - `zoo_lvm4csi.hf_detector.ZeroShotDetector`: Grounding DINO / OWLv2 through transformers
   with a text prompt, where its weights are available.
 
@@ -36,9 +37,13 @@ class Detections:
 
 
 class Detector:
-    """Interface: `detect(images (B, 3, H, W) RGB in [0, 1]) -> list[Detections]`."""
+    """Interface: `detect(images (B, 3, H, W) RGB in [0, 1]) -> list[Detections]`.
+
+    A detector that also takes the intensity (B, H, W) in [0, 1] directly sets
+    `accepts_intensity = True`; `PathDetectionEstimator` then skips the colour image."""
 
     name = "detector"
+    accepts_intensity = False
 
     def detect(self, images: torch.Tensor) -> list[Detections]:
         raise NotImplementedError
@@ -69,6 +74,7 @@ class PeakDetector(Detector):
     The image is treated as periodic (the DFT is), so spots that wrap around are found."""
 
     name = "peak"
+    accepts_intensity = True
 
     def __init__(self, noise_factor: float = 4.0, min_relative: float = 0.1, radius=(3, 3),
                  max_detections: int = 32, box=(8, 8), colormap: str = "jet"):
@@ -80,6 +86,7 @@ class PeakDetector(Detector):
         self.colormap = colormap
 
     def intensity(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, H, W) intensity: as given, or read back from (B, 3, H, W) colours."""
         if images.ndim == 3:  # already an intensity image
             return images.to(torch.float32)
         if self.colormap == "jet":

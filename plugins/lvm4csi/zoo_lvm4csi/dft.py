@@ -1,14 +1,19 @@
 """Angular-delay domain of a ULA x OFDM channel (LVM4CSI eqs. 3-5, 12-14), batched in torch.
 
-Conventions are those of the core's geometric generator
-(`zoo_core.data.generators.geometric`, whose numpy helpers the tests check these against):
+The maths lives in the core's geometric generator (`zoo_core.data.generators.geometric`);
+this module calls it where it can and keeps torch only where the hot path needs it:
 
-- a(Θ)[m] = exp(-j2π m Θ), b(T)[n] = exp(-j2π n T), H = Σ α a(Θ) b(T)ᵀ (eqs. 3-5);
-- F_a = first M rows of the βM-point DFT matrix, F_d likewise with γN points, and
-  Ỹ = F_aᵀ Y F_d (eq. 12) is a zero-padded 2-D FFT;
+- a(Θ)[m] = exp(-j2π m Θ), b(T)[n] = exp(-j2π n T), H = Σ α a(Θ) b(T)ᵀ (eqs. 3-5):
+  `atoms` calls the core's `steering_angle` / `steering_delay` (numpy, any batch shape; a
+  (B, L) batch of a handful of paths is cheap) and hands back torch tensors;
+- Ỹ = F_aᵀ Y F_d (eq. 12), F_a the first M rows of the βM-point DFT matrix, F_d likewise with
+  γN points: `angular_delay` is the torch twin of the core's `angular_delay_image`, kept in
+  torch because every transform runs it on whole batches, on the model's device (the tests
+  check the two agree);
 - a path's spot sits at angle bin w = βM(1 - Θ) and delay bin h = γN(1 - T) (mod), i.e.
-  Θ = 1 - w/(βM) (eq. 13) and T = 1 - h/(γN) (the paper's T = h/(γN) holds for its eq. 6,
-  which has b^H; see the generator's docstring).
+  Θ = 1 - w/(βM) (eq. 13) and T = 1 - h/(γN): the core's `pixel_to_path`, which the
+  estimator calls directly (the paper's T = h/(γN) holds for its eq. 6, which has b^H; see
+  the generator's docstring).
 
 Images put the angle axis along the width (x = w) and the delay axis along the height
 (y = h), so a box centre (x, y) reads as (w, h) of eq. 13. Pixel k is centred on coordinate
@@ -17,53 +22,36 @@ k (the DFT bin); detectors whose pixel k spans [k, k+1) subtract 0.5.
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 
-
-def dft_basis(size: int, oversampling: int, dtype=torch.complex64, device=None) -> torch.Tensor:
-    """First `size` rows of the (oversampling·size)-point DFT matrix: (size, oversampling·size)."""
-    if size < 1 or oversampling < 1:
-        raise ValueError(f"dft_basis: size and oversampling must be >= 1, got {size}, {oversampling}")
-    k = oversampling * size
-    m = torch.arange(size, dtype=torch.float64, device=device)[:, None]
-    col = torch.arange(k, dtype=torch.float64, device=device)[None, :]
-    phase = -2.0 * math.pi * ((m * col) % k) / k
-    return torch.polar(torch.ones_like(phase), phase).to(dtype)
+from zoo_core.data.generators.geometric import steering_angle, steering_delay
 
 
 def angular_delay(y: torch.Tensor, beta: int = 4, gamma: int = 4) -> torch.Tensor:
     """Ỹ = F_aᵀ Y F_d for a batch Y (..., M, N) → (..., βM, γN), as zero-padded 2-D FFTs.
 
-    F_aᵀ Y is the βM-point DFT along the antenna axis of Y padded with zeros, so the
-    product is two FFTs (O(MN log) instead of two dense matrix products)."""
+    The torch twin of `geometric.angular_delay_image` (batched, on any device): F_aᵀ Y is the
+    βM-point DFT along the antenna axis of Y padded with zeros, so the product is two FFTs
+    (O(MN log) instead of two dense matrix products)."""
     if not torch.is_complex(y):
         y = y.to(torch.complex64)
     m, n = y.shape[-2:]
     return torch.fft.fft2(y, s=(beta * m, gamma * n), dim=(-2, -1))
 
 
-def steering(theta: torch.Tensor, size: int) -> torch.Tensor:
-    """exp(-j2π m θ) for m = 0..size-1: (..., L) → (..., L, size) complex64 (eqs. 4-5)."""
-    m = torch.arange(size, dtype=torch.float64, device=theta.device)
-    phase = -2.0 * math.pi * ((theta.to(torch.float64)[..., None] * m) % 1.0)
-    return torch.polar(torch.ones_like(phase), phase).to(torch.complex64)
+def _numpy(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def bins_to_paths(x: torch.Tensor, y: torch.Tensor, m: int, n: int, beta: int = 4, gamma: int = 4):
-    """Box centres in bin coordinates (x = angle bin w, y = delay bin h) → (Θ, T) in [0, 1).
-
-    The torch twin of `zoo_core.data.generators.geometric.pixel_to_path`."""
-    theta = torch.remainder(1.0 - x.to(torch.float64) / (beta * m), 1.0)
-    tau = torch.remainder(1.0 - y.to(torch.float64) / (gamma * n), 1.0)
-    return theta, tau
-
-
-def atoms(theta: torch.Tensor, tau: torch.Tensor, m: int, n: int, delay_conj: bool = False):
-    """a(Θ_l) (B, L, M) and d(T_l) (B, L, N) with H_l = a_l d_lᵀ (d = b; conj(b) for eq. 6's b^H)."""
-    a = steering(theta, m)
-    b = steering(tau, n)
+def atoms(theta, tau, m: int, n: int, delay_conj: bool = False, device=None):
+    """a(Θ_l) (B, L, M) and d(T_l) (B, L, N) complex64 with H_l = a_l d_lᵀ (d = b; conj(b) for
+    eq. 6's b^H), from the core's `steering_angle` / `steering_delay`. On `device`, else on
+    theta's device (a tensor) or the CPU."""
+    if device is None:
+        device = theta.device if isinstance(theta, torch.Tensor) else None
+    a = torch.from_numpy(steering_angle(_numpy(theta), m).astype(np.complex64)).to(device)
+    b = torch.from_numpy(steering_delay(_numpy(tau), n).astype(np.complex64)).to(device)
     return a, (b.conj() if delay_conj else b)
 
 

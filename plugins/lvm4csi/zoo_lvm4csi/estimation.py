@@ -1,7 +1,12 @@
 """Channel estimation by path detection (LVM4CSI Sec. IV-A, Fig. 5), batched.
 
-noisy pilots Y → jet image of |F_aᵀ Y F_d| → detector boxes → (Θ, T) from box centres
-(eq. 13) → LS path gains → Ĥ = Σ α̂ a(Θ̂) b(T̂)ᵀ (eq. 14). No training.
+noisy pilots Y → |F_aᵀ Y F_d| → detector boxes → (Θ, T) from box centres (eq. 13) → LS path
+gains → Ĥ = Σ α̂ a(Θ̂) b(T̂)ᵀ (eq. 14). No training.
+
+A detector that reads the intensity itself (`Detector.accepts_intensity`, e.g. the offline
+`PeakDetector`) gets the normalised modulus |Ỹ| directly; only a detector that needs a colour
+picture (the transformers zero-shot one) gets the jet RGB image the paper feeds DINO-X. The
+intensity is never turned into colours only to be read back from them.
 """
 
 from __future__ import annotations
@@ -9,11 +14,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
+from zoo_core.data.generators.geometric import pixel_to_path
+
 from .detection import Detections, Detector, PeakDetector
-from .dft import atoms, bins_to_paths, ls_gains, reconstruct
-from .transforms import AngularDelayJet, as_matrix
+from .dft import atoms, ls_gains, reconstruct
+from .transforms import AngularDelayJet, as_matrix, modulus_image
 
 
 @dataclass
@@ -44,7 +52,14 @@ class PathDetectionEstimator:
         self.beta, self.gamma = int(beta), int(gamma)
         self.pilot_power = float(pilot_power)
         self.batch_size = int(batch_size)
-        self.to_image = AngularDelayJet(beta=self.beta, gamma=self.gamma)
+        self.to_image = AngularDelayJet(beta=self.beta, gamma=self.gamma)  # for RGB-only detectors
+
+    def detector_input(self, y: torch.Tensor) -> torch.Tensor:
+        """What the detector reads: the intensity |Ỹ| / max (B, γN, βM) where it accepts it,
+        else the jet RGB image (B, 3, γN, βM) of that intensity."""
+        if getattr(self.detector, "accepts_intensity", False):
+            return modulus_image(y, self.beta, self.gamma)
+        return self.to_image(y)
 
     @torch.no_grad()
     def __call__(self, y: torch.Tensor) -> ChannelEstimate:
@@ -65,18 +80,19 @@ class PathDetectionEstimator:
 
     def _batch(self, y: torch.Tensor):
         b, m, n = y.shape
-        dets = self.detector(self.to_image(y))
+        dets = self.detector(self.detector_input(y))
         lmax = max(1, max(len(d.scores) for d in dets))
-        cx = torch.zeros(b, lmax, dtype=torch.float64)
-        cy = torch.zeros(b, lmax, dtype=torch.float64)
+        cx = np.zeros((b, lmax))
+        cy = np.zeros((b, lmax))
         mask = torch.zeros(b, lmax, dtype=torch.bool)
         for i, d in enumerate(dets):  # ragged → padded (cheap: a handful of boxes per sample)
             k = len(d.scores)
             if k:
-                c = d.centres.to(torch.float64)
+                c = d.centres.detach().cpu().to(torch.float64).numpy()
                 cx[i, :k], cy[i, :k], mask[i, :k] = c[:, 0], c[:, 1], True
-        theta, delay = bins_to_paths(cx, cy, m, n, self.beta, self.gamma)
-        a, dvec = atoms(theta, delay, m, n)
+        theta, delay = (torch.from_numpy(v) for v in pixel_to_path(cx, cy, m, n, self.beta, self.gamma))
+        a, dvec = atoms(theta, delay, m, n, device=y.device)
+        mask = mask.to(y.device)
         alpha = ls_gains(y, a, dvec, mask) / self.pilot_power ** 0.5
         alpha = alpha * mask
         return reconstruct(alpha, a, dvec), theta, delay, alpha, mask, dets

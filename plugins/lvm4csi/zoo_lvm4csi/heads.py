@@ -7,19 +7,17 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from zoo_core.heads import LinearHead
 from zoo_core.interfaces import Backbone, TaskHead
 
 
-class DenseSoftmaxHead(TaskHead):
-    """HAR: one dense layer, K·C + C parameters. Returns logits; `predict_proba` applies the
-    softmax (cross-entropy applies it inside the loss, as Keras' softmax + CE does)."""
+class DenseSoftmaxHead(LinearHead):
+    """HAR: the core's one-dense-layer `LinearHead`, K·C + C parameters, with the class count
+    named `num_classes`. Returns logits; `predict_proba` applies the softmax (cross-entropy
+    applies it inside the loss, as Keras' softmax + CE does)."""
 
     def __init__(self, in_features: int, num_classes: int = 7, task: str | None = None):
-        super().__init__(task)
-        self.fc = nn.Linear(in_features, num_classes)
-
-    def forward(self, features):
-        return self.fc(features)
+        super().__init__(in_features, num_classes, task)
 
     def predict_proba(self, features):
         return self.forward(features).softmax(-1)

@@ -5,6 +5,11 @@ image; any zero-shot detector of transformers' `AutoModelForZeroShotObjectDetect
 where its weights are reachable (Hub or local cache). Its boxes come back in normalised
 (cx, cy, w, h) of the (square-padded, for OWLv2) input and are mapped to the bin coordinates
 of `zoo_lvm4csi.dft` (pixel k spans [k, k+1) there, centred on bin k).
+
+`from_pretrained(..., revision=<commit sha>)` pins the Hub commit of both the processor and the
+weights (transformers' `revision`); without it transformers takes the newest commit of the
+repo named in `KINDS`. No default shas are shipped (none could be verified offline here):
+pin the one you have checked.
 """
 
 from __future__ import annotations
@@ -52,8 +57,11 @@ class ZeroShotDetector(Detector):
 
     @classmethod
     def from_pretrained(cls, repo: str | None = None, kind: str = "owlv2", local_files_only: bool | None = None,
-                        **kwargs) -> ZeroShotDetector:
-        """Load weights and processor; `DetectorUnavailable` (use detector="peak") if unreachable."""
+                        revision: str | None = None, **kwargs) -> ZeroShotDetector:
+        """Load weights and processor; `DetectorUnavailable` (use detector="peak") if unreachable.
+
+        `revision`: the Hub commit sha (or tag/branch) of `repo` to load, for processor and
+        weights alike; None takes the newest commit, unpinned — pin it."""
         repo = repo or KINDS.get(kind)
         if repo is None:
             raise DetectorUnavailable(f"unknown detector kind {kind!r}; known: {', '.join(KINDS)}")
@@ -62,12 +70,15 @@ class ZeroShotDetector(Detector):
         except ImportError as exc:
             raise DetectorUnavailable("the zero-shot detector needs transformers: pip install 'wzoo-lvm4csi[detector]'") from exc
         extra = {} if local_files_only is None else {"local_files_only": local_files_only}
+        if revision:
+            extra["revision"] = revision
         try:
             processor = AutoProcessor.from_pretrained(repo, **extra)
             model = AutoModelForZeroShotObjectDetection.from_pretrained(repo, **extra)
         except Exception as exc:
+            at = f"@{revision}" if revision else ""
             raise DetectorUnavailable(
-                f"weights of the zero-shot detector {repo!r} are not reachable ({type(exc).__name__}); "
+                f"weights of the zero-shot detector {repo!r}{at} are not reachable ({type(exc).__name__}); "
                 "download them on a machine with Hub access (they go to the Hugging Face cache) or "
                 "use the offline detector: --set detector=peak") from None
         return cls(model, processor, **kwargs)

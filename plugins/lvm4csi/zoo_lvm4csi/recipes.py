@@ -18,7 +18,12 @@ def _say(progress: bool, message: str) -> None:
         tqdm.write(f"[lvm4csi] {message}")
 
 
-def _detector(name: str, **kwargs):
+def _pinned(revision: str | None) -> dict:
+    """Backbone argument pinning timm's Hub weights; nothing (config unchanged) when unpinned."""
+    return {"revision": revision} if revision else {}
+
+
+def _detector(name: str, revision: str | None = None, **kwargs):
     from .detection import PeakDetector
 
     if name == "peak":
@@ -26,23 +31,43 @@ def _detector(name: str, **kwargs):
     if name in ("owlv2", "grounding-dino"):
         from .hf_detector import ZeroShotDetector
 
-        return ZeroShotDetector.from_pretrained(kind=name, **kwargs)
+        return ZeroShotDetector.from_pretrained(kind=name, revision=revision, **kwargs)
     raise DetectorUnavailable(f"unknown detector {name!r}; use 'peak', 'owlv2' or 'grounding-dino'")
 
 
+def _plot_nmse_vs_paths(rows, path: Path, title: str) -> Path:
+    """NMSE vs the number of paths, one line per method. zoo_core.data.plots has no plot with
+    L on the x axis, so it is drawn here the same way (a Figure on an Agg canvas, no pyplot,
+    the process-wide matplotlib backend untouched)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4.2), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    rows = sorted(rows, key=lambda x: x["L"])
+    for key, label, marker in (("lvm4csi_db", "LVM4CSI", "o"), ("ls_db", "LS", "s"), ("lmmse_db", "LMMSE", "D")):
+        ax.plot([x["L"] for x in rows], [x[key] for x in rows], marker=marker, label=label)
+    ax.set_xlabel("number of paths L")
+    ax.set_ylabel("NMSE (dB)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.savefig(path, format="png", dpi=110)
+    return path
+
+
 def channel_estimation(out_dir: Path, paths=(2, 4, 6, 8, 10), snrs=(0, 2, 4, 6, 8, 10), samples: int = 50,
-                       detector: str = "peak", seed: int = 0, progress: bool = True):
-    """Paper Fig. 8: NMSE vs SNR (per L) and NMSE vs L at the lowest SNR, against LS and LMMSE."""
-    import matplotlib
+                       detector: str = "peak", detector_revision: str | None = None, seed: int = 0,
+                       progress: bool = True):
+    """Paper Fig. 8: NMSE vs SNR (per L) and NMSE vs L at the lowest SNR, against LS and LMMSE.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    `detector_revision`: Hub commit sha of a transformers detector's weights (pin it)."""
     from zoo_core.data.plots import plot_nmse_vs_snr
 
     from .estimation import nmse_table
 
-    table = nmse_table(paths, snrs, samples, _detector(detector), seed=seed, progress=progress)
+    table = nmse_table(paths, snrs, samples, _detector(detector, detector_revision), seed=seed, progress=progress)
     rows = table["rows"]
     (out_dir / "nmse_table.json").write_text(json.dumps(rows, indent=1))
     curves = {}
@@ -56,17 +81,7 @@ def channel_estimation(out_dir: Path, paths=(2, 4, 6, 8, 10), snrs=(0, 2, 4, 6, 
 
     low = min(snrs)
     at = [x for x in rows if x["snr_db"] == float(low)]
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    for key, label, marker in (("lvm4csi_db", "LVM4CSI", "o"), ("ls_db", "LS", "s"), ("lmmse_db", "LMMSE", "D")):
-        ax.plot([x["L"] for x in at], [x[key] for x in at], marker=marker, label=label)
-    ax.set_xlabel("number of paths L")
-    ax.set_ylabel("NMSE (dB)")
-    ax.set_title(f"NMSE vs L at {low} dB SNR (paper Fig. 8b)")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "nmse_vs_paths.png", dpi=120)
-    plt.close(fig)
+    _plot_nmse_vs_paths(at, out_dir / "nmse_vs_paths.png", f"NMSE vs L at {low} dB SNR (paper Fig. 8b)")
 
     gaps = {f"gain_over_lmmse_db_L{x['L']}_snr{x['snr_db']:g}": x["lmmse_db"] - x["lvm4csi_db"] for x in rows}
     metrics = {
@@ -99,9 +114,10 @@ def _city_localization_data(samples: int, seed: int, snr_db: float):
 def localization(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bool = True, samples: int = 600,
                  snr_db: float = 10.0, epochs: int = 400, bench_epochs: int = 60, batch_size: int = 200,
                  lr: float = 1e-3, bf16: bool = False, cache_dir: str | None = None, seed: int = 0,
-                 image_size: int = 224, progress: bool = True):
+                 image_size: int = 224, revision: str | None = None, progress: bool = True):
     """Paper Sec. V-C3 on a built-in city scene: frozen LVM + power branch + 32-16-2 head on cached
-    features, against NoFeatExt-CSI and ConvFeatExt-CSI trained end to end. Error CDF plot."""
+    features, against NoFeatExt-CSI and ConvFeatExt-CSI trained end to end. Error CDF plot.
+    `revision`: Hub commit sha of timm's pretrained weights (pin it; see backbones)."""
     import torch
 
     import zoo_core
@@ -126,7 +142,7 @@ def localization(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bo
     # LVM4CSI: frozen features once (cached), then the head on the cache
     lvm = zoo_core.create_model(
         "lvm4csi/loc-efficientnet-lite0", arch=arch, pretrained=pretrained, missing_weights="random",
-        heads=heads, transform_config={"size": image_size, "angular_delay": True, "beta": 4, "gamma": 4, **power})
+        **_pinned(revision), heads=heads, transform_config={"size": image_size, "angular_delay": True, "beta": 4, "gamma": 4, **power})
     cache = FeatureCache(cache_dir or out_dir / "feature_cache")
     got = cache.features(lvm, x, batch_size=32, bf16=bf16, progress=progress)
     head = lvm.heads["positioning"]
@@ -195,10 +211,12 @@ def _har_data(data, samples: int, seed: int):
 def har(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bool = True, data: str | None = None,
         samples: int = 700, epochs: int = 300, batch_size: int = 200, lr: float = 1e-3,
         scratch: bool = True, scratch_epochs: int = 4, scratch_size: int = 64, bf16: bool = False,
-        cache_dir: str | None = None, seed: int = 0, image_size: int = 224, progress: bool = True):
+        cache_dir: str | None = None, seed: int = 0, image_size: int = 224, revision: str | None = None,
+        progress: bool = True):
     """Paper Sec. V-C2: frozen LVM features + one dense softmax layer, against the same network
     trained from scratch (`scratch_size` images, `scratch_epochs`, to fit a CPU budget).
-    `data` = a UT-HAR folder; without it, built-in synthetic activities."""
+    `data` = a UT-HAR folder; without it, built-in synthetic activities. `revision`: Hub commit
+    sha of timm's pretrained weights (pin it; see backbones)."""
     import torch
 
     import zoo_core
@@ -214,7 +232,7 @@ def har(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bool = True
     xa, ya, xb, yb = map(torch.from_numpy, (xa, ya, xb, yb))
     heads = {"activity": {"name": "lvm4csi/dense-softmax", "args": {"num_classes": len(names)}}}
     model = zoo_core.create_model("lvm4csi/har-efficientnet-lite0", arch=arch, pretrained=pretrained,
-                                  missing_weights="random", heads=heads,
+                                  missing_weights="random", **_pinned(revision), heads=heads,
                                   transform_config={"size": image_size, "colormap": "jet"})
     cache = FeatureCache(cache_dir or out_dir / "feature_cache")
     fa = cache.features(model, xa, batch_size=32, bf16=bf16, progress=progress)
