@@ -142,6 +142,7 @@ def _hub_error(exc: BaseException, doing: str) -> HubError | None:
 def _cache_rollback(repo_id: str):
     """Remove whatever a failed download added to the cache (this repo's files, its lock
     files, and the cache's own housekeeping files if this download created them)."""
+    import filelock
     from huggingface_hub import constants
 
     cache = Path(constants.HF_HUB_CACHE)
@@ -154,8 +155,6 @@ def _cache_rollback(repo_id: str):
             if root.is_dir():
                 found.update(root.rglob("*"))
         return found
-
-    import filelock
 
     lock_dir = Path(tempfile.gettempdir()) / "wzoo-locks"
     lock_dir.mkdir(exist_ok=True)
