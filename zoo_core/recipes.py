@@ -16,17 +16,20 @@ def list_recipes():
     return registry().items("recipe")
 
 
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """['epochs=3', 'name=x'] → {'epochs': 3, 'name': 'x'}; values are JSON where they parse."""
+def parse_options(pairs: list[str] | None, flag: str = "--set") -> dict[str, Any]:
+    """['epochs=3', 'b=[8,4]', 'name=x'] → {'epochs': 3, 'b': [8, 4], 'name': 'x'}: values are
+    JSON where they parse, text otherwise; '-' in a key becomes '_'. Used by every CLI flag
+    that takes KEY=VALUE options."""
     options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise WzooError(f"--set expects KEY=VALUE, got {pair!r}")
+    for raw in pairs or []:
+        key, sep, value = raw.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise WzooError(f"{flag} {raw!r}: expected KEY=VALUE with KEY a Python identifier")
         try:
-            options[key.replace("-", "_")] = json.loads(value)
+            options[key] = json.loads(value)
         except json.JSONDecodeError:
-            options[key.replace("-", "_")] = value
+            options[key] = value
     return options
 
 

@@ -68,20 +68,15 @@ def _usage(parser):
 
 # ---------------------------------------------------------------------- helpers
 def parse_params(items) -> dict:
-    """['a=1', 'b=[8,4]', 'c=text'] -> {'a': 1, 'b': [8, 4], 'c': 'text'}."""
+    """['a=1', 'b=[8,4]', 'c=text'] -> {'a': 1, 'b': [8, 4], 'c': 'text'} (as `wzoo run --set`)."""
     from zoo_core.data.errors import GeneratorParameterError
+    from zoo_core.errors import WzooError
+    from zoo_core.recipes import parse_options
 
-    out = {}
-    for raw in items or []:
-        key, sep, value = raw.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key.isidentifier():
-            raise GeneratorParameterError(f"--param {raw!r}: expected KEY=VALUE with KEY a Python identifier")
-        try:
-            out[key] = json.loads(value)
-        except ValueError:
-            out[key] = value
-    return out
+    try:
+        return parse_options(items, flag="--param")
+    except WzooError as exc:
+        raise GeneratorParameterError(str(exc)) from None
 
 
 def _check_params(func, params: dict, what: str, reserved=()) -> None:
