@@ -49,10 +49,9 @@ def cmd_plugins(args) -> int:
 
 def cmd_info(args) -> int:
     from .factory import model_config
-
-    config = model_config(args.name)
     from .plugins import registry
 
+    config = model_config(args.name)
     config["hub_repo"] = registry().get("model", args.name).hub_repo
     print(json.dumps(config, indent=2, sort_keys=True))
     return 0
