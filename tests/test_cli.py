@@ -48,7 +48,8 @@ def test_a_plugin_command_cannot_shadow_a_built_in(use_plugins, tmp_path, monkey
 def test_info(capsys):
     assert main(["info", "fake/tiny"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["backbone"]["name"] == "fake/tiny-attn" and info["hub_repo"] == "wzoo-test/fake-tiny"
+    assert info["encoders"][0]["backbone"]["name"] == "fake/tiny-attn" and info["hub_repo"] == "wzoo-test/fake-tiny"
+    assert [h["task"] for h in info["heads"]] == ["los", "positioning"]
 
 
 def test_user_errors_exit_1_with_one_line(capsys):

@@ -26,7 +26,7 @@ def test_installed_plugin_is_listed_by_the_cli():
 
 def test_contract_kit(tmp_path):
     [report] = check_plugin("example", tmp_path)
-    assert report.output_shapes["los"] == (4, 2)
+    assert report.output_shapes["los"] == (3, 2)
     assert report.num_parameters == 128 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2
 
 

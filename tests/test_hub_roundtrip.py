@@ -51,8 +51,8 @@ def test_push_pull_round_trip(hub, upload_mode, hub_repo_id):
     state = hub.repo_state(hub_repo_id)
     assert state["branches"]["main"] == sha
     files = hub.files(hub_repo_id)
-    assert {"config.json", "model.safetensors", "README.md", "adapters/los/adapter_config.json",
-            "adapters/los/adapter_model.safetensors"} <= set(files)
+    assert {"config.json", "model.safetensors", "README.md", "adapters/los/main/adapter_config.json",
+            "adapters/los/main/adapter_model.safetensors"} <= set(files)
     commits = [c for c in state["commits"].values() if c["parent"] is not None]
     assert len(commits) == 1, "weights, config, card and adapters go in one commit"
     used_lfs = hub.count("POST", "/info/lfs/objects/batch") > 0
@@ -173,7 +173,7 @@ def test_failed_first_push_removes_the_repo_it_created(hub, hub_repo_id):
 
 def test_a_push_replaces_the_adapters_of_the_previous_model(hub, hub_repo_id):
     _model(adapter=True).push_to_hub(hub_repo_id)
-    assert "adapters/los/adapter_model.safetensors" in hub.files(hub_repo_id)
+    assert "adapters/los/main/adapter_model.safetensors" in hub.files(hub_repo_id)
     sha = _model(seed=8).push_to_hub(hub_repo_id)
     assert not any(f.startswith("adapters/") for f in hub.files(hub_repo_id))
     assert zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}@{sha}").adapter_configs == {}

@@ -46,7 +46,7 @@ def test_transform_config_is_applied_and_restored(saved):
     standardized = (X - 0.5) / 2.0
     torch.testing.assert_close(model(X, task="los"), model(standardized, task="los", transform=False))
     config = json.loads((folder / "config.json").read_text())
-    assert config["transform"] == {"name": "standardize", "config": {"mean": [0.5], "std": [2.0]}}
+    assert config["encoders"][0]["transform"] == {"name": "standardize", "config": {"mean": [0.5], "std": [2.0]}}
     assert zoo_core.from_pretrained(str(folder)).transform.config == {"mean": [0.5], "std": [2.0]}
 
 
@@ -60,7 +60,7 @@ def test_round_trip_is_bit_identical(saved):
 
 def test_contract_kit_passes_and_reports(tmp_path):
     report = check_model("fake/tiny", tmp_path)
-    assert report.output_shapes == {"features": (3, 16), "los": (3, 2), "positioning": (3, 3)}
+    assert report.output_shapes == {"encode:main": (3, 16), "features": (3, 16), "los": (3, 2), "positioning": (3, 3)}
     assert "arxiv:2504.14100" in report.card["tags"]
 
 
@@ -93,13 +93,13 @@ def test_contract_kit_catches_a_model_that_does_not_round_trip(monkeypatch, tmp_
 def test_missing_and_unexpected_keys_are_listed(saved):
     _, folder = saved
     state = load_file(folder / "model.safetensors")
-    state["backbone.extra.weight"] = torch.zeros(1)
-    del state["backbone.q.weight"]
+    state["encoders.main.backbone.extra.weight"] = torch.zeros(1)
+    del state["encoders.main.backbone.q.weight"]
     save_file(state, folder / "model.safetensors")
     with pytest.raises(WeightsMismatchError) as err:
         zoo_core.from_pretrained(str(folder))
-    assert err.value.missing == ["backbone.q.weight"]
-    assert err.value.unexpected == ["backbone.extra.weight"]
+    assert err.value.missing == ["encoders.main.backbone.q.weight"]
+    assert err.value.unexpected == ["encoders.main.backbone.extra.weight"]
     assert "backbone.q.weight" in str(err.value) and "backbone.extra.weight" in str(err.value)
 
 
@@ -146,7 +146,7 @@ def test_newer_format_version_is_refused(saved):
 def test_config_cannot_name_an_import_path(saved):
     _, folder = saved
     config = json.loads((folder / "config.json").read_text())
-    config["backbone"]["name"] = "os:system"
+    config["encoders"][0]["backbone"]["name"] = "os:system"
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises((UnknownNameError, PluginNotInstalledError)):
         zoo_core.from_pretrained(str(folder))
@@ -156,7 +156,7 @@ def test_missing_plugin_names_the_distribution(saved):
     _, folder = saved
     config = json.loads((folder / "config.json").read_text())
     config.update(plugin="radar", distribution="wzoo-radar")
-    config["backbone"]["name"] = "radar/big-vit"
+    config["encoders"][0]["backbone"]["name"] = "radar/big-vit"
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(PluginNotInstalledError, match="pip install wzoo-radar"):
         zoo_core.from_pretrained(str(folder))
@@ -187,14 +187,14 @@ def test_unknown_registered_name_and_missing_folder():
 
 def test_transform_can_be_swapped_by_name():
     model = zoo_core.create_model("fake/tiny", transform="identity")
-    assert model.config["transform"] == {"name": "identity", "config": {}}
+    assert model.config.to_json()["encoders"][0]["transform"] == {"name": "identity", "config": {}}
     torch.testing.assert_close(model(X), model(X, transform=False))
     restandardized = zoo_core.create_model("fake/tiny", transform_config={"mean": [1.0], "std": [3.0]})
     assert restandardized.transform.config == {"mean": [1.0], "std": [3.0]}
 
 
 def test_bad_override_lists_accepted_arguments():
-    with pytest.raises(WzooError, match="accepted arguments: in_features, dim, tokens, norm, pretrained"):
+    with pytest.raises(WzooError, match=r"unknown argument depth=3 \(accepted: dim, in_features, norm, pretrained, tokens\)"):
         zoo_core.create_model("fake/tiny", depth=3)
 
 
@@ -245,7 +245,7 @@ def test_adapters_round_trip(tmp_path):
     model = _model_with_adapters()
     expected = {t: model(X, task=t) for t in model.tasks}
     model.save_pretrained(tmp_path / "m")
-    assert sorted(p.name for p in (tmp_path / "m" / "adapters" / "los").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "m" / "adapters" / "los" / "main").iterdir()) == [
         "adapter_config.json", "adapter_model.safetensors"]
     loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
     for task, out in expected.items():
@@ -261,7 +261,7 @@ def test_plain_peft_loads_a_saved_adapter(tmp_path):
     model.save_pretrained(tmp_path / "m")
     bare = zoo_core.create_model("fake/tiny").eval()
     bare.load_state_dict(model.base_state_dict())
-    peft_backbone = PeftModel.from_pretrained(bare.backbone, str(tmp_path / "m" / "adapters" / "los")).eval()
+    peft_backbone = PeftModel.from_pretrained(bare.backbone, str(tmp_path / "m" / "adapters" / "los" / "main")).eval()
     model.set_task("los")
     expected = model.backbone.forward_features(model.transform(X))
     torch.testing.assert_close(peft_backbone.base_model.model.forward_features(model.transform(X)), expected)
@@ -270,14 +270,14 @@ def test_plain_peft_loads_a_saved_adapter(tmp_path):
 def test_freeze_backbone_keeps_last_blocks_trainable():
     model = zoo_core.create_model("fake/tiny").freeze_backbone(trainable_blocks=1)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    assert trainable == {"backbone.blocks.1.weight", "backbone.blocks.1.bias", "heads.los.fc.weight",
+    assert trainable == {"encoders.main.backbone.blocks.1.weight", "encoders.main.backbone.blocks.1.bias", "heads.los.fc.weight",
                          "heads.los.fc.bias", *{n for n in trainable if n.startswith("heads.positioning")}}
 
 
 def test_loading_never_downloads_pretrained_weights(saved):
     model, folder = saved
     config = json.loads((folder / "config.json").read_text())
-    config["backbone"]["args"]["pretrained"] = True  # as saved by create_model(..., pretrained=True)
+    config["encoders"][0]["backbone"]["args"]["pretrained"] = True  # as saved by create_model(..., pretrained=True)
     (folder / "config.json").write_text(json.dumps(config))
     assert torch.equal(zoo_core.from_pretrained(str(folder))(X), model(X))
 

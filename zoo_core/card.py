@@ -19,7 +19,7 @@ def card_data(config: dict[str, Any], metrics: dict[str, float] | None = None):
     from huggingface_hub import ModelCardData
 
     card = config.get("card", {})
-    tasks = sorted(config.get("heads") or {})
+    tasks = [h["task"] for h in config.get("heads") or []]
     tags = ["wzoo", "wireless", config.get("plugin", "")] + list(card.get("tags", ())) + tasks
     tags += [f"arxiv:{p.removeprefix('arxiv:')}" for p in card.get("papers", ())]
     metrics = metrics if metrics is not None else card.get("metrics") or {}
@@ -47,9 +47,7 @@ def render_card(config: dict[str, Any], metrics: dict[str, float] | None = None,
         description=card.get("description") or "A wzoo model.",
         plugin=config.get("plugin", "?"),
         distribution=config.get("distribution") or "wzoo",
-        backbone=config["backbone"]["name"],
-        backbone_args=json.dumps(config["backbone"].get("args", {}), sort_keys=True),
-        transform=(config.get("transform") or {}).get("name", "none"),
+        towers=_tower_table(config),
         tasks=_task_table(config),
         datasets=", ".join(card.get("datasets", ())) or "see the recipe that produced it",
         results=_results_table(metrics),
@@ -60,14 +58,28 @@ def render_card(config: dict[str, Any], metrics: dict[str, float] | None = None,
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
 
 
+def _tower_table(config: dict) -> str:
+    rows = ["| tower | reads | backbone | transform | embedding | weights |", "|---|---|---|---|---|---|"]
+    for e in config.get("encoders") or []:
+        fields = ", ".join(f"`{k}` {v['dtype']}" for k, v in (e.get("fields") or {}).items()) or "–"
+        args = json.dumps(e["backbone"].get("args", {}), sort_keys=True)
+        rows.append(f"| {e['name']} | {fields} | `{e['backbone']['name']}` `{args}` | "
+                    f"`{(e.get('transform') or {}).get('name', 'none')}` | {e.get('embed_dim') or '–'} | "
+                    f"{e.get('weights', 'random')} |")
+    return "\n".join(rows)
+
+
 def _task_table(config: dict) -> str:
-    heads = config.get("heads") or {}
+    heads = config.get("heads") or []
     if not heads:
         return "No task heads: a feature extractor."
-    rows = ["| task | head | adapter |", "|---|---|---|"]
-    for task, head in sorted(heads.items()):
-        adapter = (config.get("adapters") or {}).get(task, {}).get("peft_type", "–")
-        rows.append(f"| {task} | {head['name']} | {adapter} |")
+    adapters = {}
+    for a in config.get("adapters") or []:
+        adapters.setdefault(a["task"], []).append(f"{a['peft_type']} on {a['tower']}")
+    rows = ["| task | head | reads | adapter |", "|---|---|---|---|"]
+    for head in heads:
+        rows.append(f"| {head['task']} | {head['name']} | {', '.join(head.get('towers') or [])} | "
+                    f"{'; '.join(adapters.get(head['task'], [])) or '–'} |")
     return "\n".join(rows)
 
 

@@ -51,9 +51,9 @@ def cmd_info(args) -> int:
     from .factory import model_config
     from .plugins import registry
 
-    config = model_config(args.name)
+    config = model_config(args.name).to_json()
     config["hub_repo"] = registry().get("model", args.name).hub_repo
-    print(json.dumps(config, indent=2, sort_keys=True))
+    print(json.dumps(config, indent=2))
     return 0
 
 
@@ -83,7 +83,7 @@ def cmd_card(args) -> int:
 
     folder = Path(args.dir)
     check_model_folder(folder)
-    card = render_card(read_config(folder), repo_id=args.repo_id)
+    card = render_card(read_config(folder).to_json(), repo_id=args.repo_id)
     atomic_write(folder / CARD_NAME, lambda p: p.write_text(str(card), encoding="utf-8"))
     meta = validate_card(folder / CARD_NAME)
     print(f"{folder / CARD_NAME}: valid (library_name={meta['library_name']}, license={meta['license']}, "

@@ -54,6 +54,51 @@ class ConfigVersionError(ConfigError):
     """A config written by a newer (or unknown) format version."""
 
 
+class ConfigValueError(ConfigError):
+    """One refused component argument in a config, caught before anything is built.
+
+    `what` names the component, `key` the top-level argument (None when the arguments as a
+    whole are wrong), `path` where inside it the problem is (``hidden[1]``), `value` the refused
+    value and `expected` what would have been allowed. The message is always one line: values
+    are repr()'d and cut short, and anything unprintable from a hostile config is escaped.
+    """
+
+    MAX_SHOWN = 60
+
+    def __init__(self, what: str, key, value=None, expected: str = "", *, path: str | None = None,
+                 message: str | None = None):
+        self.what, self.key, self.value, self.expected = what, key, value, expected
+        self.path = path if path is not None else (None if key is None else str(key))
+        if message is None:
+            where = self.path if self.path is not None else "arguments"
+            message = f"{where}={self.show(value)} is not allowed"
+            if expected:
+                message += f" (expected {expected})"
+        super().__init__(self.one_line(f"{what}: {message}"))
+
+    @classmethod
+    def show(cls, value) -> str:
+        """repr() of a value, short enough for one terminal line and safe on any input."""
+        import reprlib
+
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+            return f"<{value.bit_length()}-bit integer>"  # repr() of a huge int can raise
+        short = reprlib.Repr()
+        short.maxlevel, short.maxstring, short.maxother, short.maxlong = 3, cls.MAX_SHOWN, cls.MAX_SHOWN, 40
+        short.maxlist = short.maxtuple = 6
+        short.maxdict = 4
+        try:
+            text = short.repr(value)
+        except Exception:
+            text = f"<{type(value).__name__}>"
+        return text if len(text) <= cls.MAX_SHOWN else text[: cls.MAX_SHOWN - 1] + "…"
+
+    @staticmethod
+    def one_line(text: str) -> str:
+        """Escape newlines and other unprintable characters so the message stays one line."""
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class WeightsMismatchError(WzooError):
     """Weights that do not fit the model: lists every key and shape that differs."""
 
@@ -104,6 +149,29 @@ class NotAZooModelError(WzooError):
 
 class AdapterError(WzooError):
     """A per-task adapter that cannot be added, found or loaded."""
+
+
+class FolderNotEmptyError(WzooError):
+    """A save target that holds files wzoo did not write (or is not a folder): never deleted."""
+
+
+class InvalidNameError(WzooError, ValueError):
+    """A task, tower, head or adapter name that is not a plain identifier (it names files)."""
+
+
+class InputFieldError(WzooError, ValueError):
+    """A batch that lacks a field a tower or head reads, or holds it with the wrong dtype or rank."""
+
+
+class WeightsDtypeError(WeightsMismatchError):
+    """Weights stored in another dtype than the model declares: refused, never cast."""
+
+    def __init__(self, mismatches):
+        self.dtypes = list(mismatches)
+        shown = [f"{k} (file {a} vs model {b})" for k, a, b in self.dtypes]
+        WzooError.__init__(self, "weights have other dtypes than the model declares and are not cast: "
+                           + _short(shown) + "; convert the file to the model's dtypes with code you trust")
+        self.missing, self.unexpected, self.shapes = [], [], []
 
 
 def _short(items: list[str], limit: int = 8) -> str:

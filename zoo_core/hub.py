@@ -245,7 +245,7 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
     try:
         info = api.create_commit(
             repo_id, operations, revision=revision, create_pr=create_pr,
-            commit_message=commit_message or f"Upload {config.get('model_name', 'model')} with wzoo",
+            commit_message=commit_message or f"Upload {config.model_name or 'model'} with wzoo",
         )
     except BaseException as exc:
         if not existed:

@@ -1,5 +1,7 @@
 """The three component interfaces a plugin implements: Backbone, Transform, TaskHead.
 
+A tower (`zoo_core.towers.Encoder`) is a Transform and a Backbone; heads read towers.
+
 They follow timm's feature API where it fits, so code written for timm models reads the
 same here: `forward_features` gives tokens or maps, `forward_head(x, pre_logits=True)`
 pools them to `num_features`.
@@ -61,14 +63,22 @@ class Transform(nn.Module):
 
 
 class TaskHead(nn.Module):
-    """Turns backbone features into one task's output.
+    """Turns tower outputs into one task's output, and declares what it reads.
 
-    `uses` says what it reads: "pooled" (B, num_features) or "tokens" (the raw output of
-    `forward_features`, e.g. for a reconstruction head). `task` names the shared task
-    vocabulary entry (positioning, los, beam, ...).
+    - `uses`: "pooled" (the tower's pooled features, (B, num_features)), "embedding" (the
+      tower's projection, (B, embed_dim); the pooled features where it has none) or "tokens"
+      (the raw output of `forward_features`, e.g. for a reconstruction head).
+    - `num_towers`: how many towers it reads; the model passes their outputs in the order of
+      the head's `towers` (a contrastive head reads two).
+    - `fields`: batch fields it reads besides the towers' outputs (e.g. `power_db`), passed
+      to `forward` as keyword arguments.
+
+    `task` names the task vocabulary entry (positioning, los, beam, ...).
     """
 
     uses: str = "pooled"
+    num_towers: int = 1
+    fields: tuple[str, ...] = ()
 
     def __init__(self, task: str | None = None):
         super().__init__()

@@ -1,108 +1,205 @@
-"""ZooModel: transform + backbone + named task heads (+ per-task adapters).
+"""ZooModel: named towers (encoders) + named task heads (+ per-task peft adapters).
 
-One backbone serves many tasks. Each task has a head and, optionally, a LoRA adapter
-(through peft) on the shared backbone; `set_task` switches both at once.
+A batch is a dict of sample-format fields (`csi`, `cir`, `env_edges`, `power_db`, ...);
+each tower reads the fields it declares, each head reads the towers (and fields) it
+declares. A one-tower model also takes a bare tensor, fed to its tower's first field.
+
+`model.config` is the frozen record the model was built from (`zoo_core.config`); the
+methods that change the model (`add_task`, `add_adapter`, `set_transform`,
+`set_weights_source`) change it with them, so what is saved is what was built.
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from .errors import AdapterError, UnknownNameError
-from .interfaces import Backbone, TaskHead, Transform
-from .transforms import Identity
+from .config import USES, AdapterConfig, ComponentRef, HeadConfig, ModelConfig, check_identifier, check_weight_source
+from .errors import AdapterError, InputFieldError, UnknownNameError, WzooError
+from .fields import get_field
+from .interfaces import TaskHead, Transform
+from .towers import Encoder
 
 
 class ZooModel(nn.Module):
-    """A composed model; `config` is the recipe (registered names + args) that rebuilds it."""
+    """A composed model; `config` (a `ModelConfig`) is the recipe that rebuilds it."""
 
-    def __init__(
-        self,
-        backbone: Backbone,
-        transform: Transform | None = None,
-        heads: dict[str, TaskHead] | None = None,
-        config: dict[str, Any] | None = None,
-    ):
+    def __init__(self, encoders: Mapping[str, Encoder], heads: Mapping[str, TaskHead], config: ModelConfig):
         super().__init__()
-        self.transform = transform if transform is not None else Identity()
-        self.backbone = backbone
-        self.heads = nn.ModuleDict(heads or {})
-        self.config: dict[str, Any] = copy.deepcopy(config) if config else {}
-        self.config.setdefault("heads", {})
-        self.config.setdefault("adapters", {})
-        self.adapter_configs: dict[str, Any] = {}  # task -> peft config
-        self.active_task: str | None = next(iter(self.heads), None)
+        self.encoders = nn.ModuleDict(dict(encoders))
+        self.heads = nn.ModuleDict(dict(heads))
+        self._config = config
+        self.peft_configs: dict[tuple[str, str], Any] = {}  # (task, tower) -> peft config
+        self._active_adapters: dict[str, str | None] = {t: None for t in self.encoders}
+        self.active_task: str | None = config.default_task or next(iter(self.heads), None)
 
-    # ----------------------------------------------------------------- tasks
+    # ------------------------------------------------------------ the record
+    @property
+    def config(self) -> ModelConfig:
+        return self._config
+
     @property
     def tasks(self) -> list[str]:
         return list(self.heads)
 
     @property
-    def num_features(self) -> int:
-        return self.backbone.num_features
+    def towers(self) -> list[str]:
+        return list(self.encoders)
 
-    def add_task(self, task: str, head: str, **head_args: Any) -> TaskHead:
+    @property
+    def default_tower(self) -> str:
+        return next(iter(self.encoders))
+
+    def encoder(self, tower: str | None = None) -> Encoder:
+        tower = tower or self.default_tower
+        if tower not in self.encoders:
+            raise UnknownNameError("tower", tower, self.encoders.keys())
+        return self.encoders[tower]
+
+    # one-tower conveniences (today's API): the default tower's parts
+    @property
+    def backbone(self):
+        return self.encoder().backbone
+
+    @property
+    def transform(self) -> Transform:
+        return self.encoder().transform
+
+    @property
+    def num_features(self) -> int:
+        return self.encoder().num_features
+
+    @property
+    def adapter_configs(self) -> dict[str, Any]:
+        """peft configs by task (the default tower's; `peft_configs` has every tower's)."""
+        return {task: cfg for (task, tower), cfg in self.peft_configs.items()}
+
+    # ------------------------------------------------------------ changes
+    def add_task(self, task: str, head: str, towers: list[str] | tuple[str, ...] | None = None,
+                 uses: str | None = None, **head_args: Any) -> TaskHead:
         """Attach a registered head for a task (e.g. `add_task("los", "linear", num_outputs=2)`)."""
         from .factory import build_head
 
-        module = build_head(head, self.num_features, task, head_args)
+        check_identifier("task", task)
+        if task in self.heads:
+            raise WzooError(f"task {task!r} already has a head; pick another task name")
+        cfg = HeadConfig(task, head, _frozen_args(head_args), tuple(towers or (self.default_tower,)), uses)
+        module = build_head(cfg, self._encoder_widths())
         self.heads[task] = module
-        self.config["heads"][task] = {"name": head, "args": head_args}
+        self._config = self._config.replace(heads=self._config.heads + (cfg,))
         if self.active_task is None:
             self.active_task = task
         return module
 
+    def set_transform(self, transform: Transform, name: str | None = None, tower: str | None = None) -> "ZooModel":
+        """Swap a tower's transform (e.g. one fitted to a data set); `name` is its registered
+        name, needed when the instance was not built from the registry."""
+        from .factory import registered_transform_name
+
+        encoder = self.encoder(tower)
+        name = registered_transform_name(transform, name)
+        encoder.transform = transform
+        self._config = self._config.with_encoder(encoder.name, transform=ComponentRef(name, _frozen_args(transform.config)))
+        return self
+
+    def set_weights_source(self, source: str, tower: str | None = None) -> "ZooModel":
+        """Record where a tower's weights came from (`wzoo:<recipe>`, `hf-hub:org/name@sha`, ...)."""
+        encoder = self.encoder(tower)
+        self._config = self._config.with_encoder(encoder.name, weights=check_weight_source(source))
+        return self
+
+    def load_tower_weights(self, state: Mapping[str, torch.Tensor], source: str, tower: str | None = None,
+                           part: str = "backbone") -> "ZooModel":
+        """Load a state dict into one tower's backbone (or whole encoder) strictly, and record
+        where it came from: a pre-trained encoder that a recipe hands over, for instance."""
+        encoder = self.encoder(tower)
+        target = encoder.backbone if part == "backbone" else encoder
+        target.load_state_dict(dict(state), strict=True)
+        return self.set_weights_source(source, encoder.name)
+
     def set_task(self, task: str) -> "ZooModel":
-        """Make `task` the default of forward(); activates its adapter (or none)."""
+        """Make `task` the default of forward() and activate its adapters (only on a change)."""
         self._check_task(task)
         self.active_task = task
-        self._activate_adapter(task)
+        self._activate_adapters(task)
         return self
 
     def _check_task(self, task: str) -> None:
         if task not in self.heads:
             raise UnknownNameError("task", task, self.heads.keys())
 
-    # --------------------------------------------------------------- forward
-    def forward_features(self, x: torch.Tensor, transform: bool = True) -> torch.Tensor:
-        """Pooled backbone features (batch, num_features), with the active task's adapter."""
-        self._activate_adapter(self.active_task)
-        if transform:
-            x = self.transform(x)
-        return self.backbone.forward_head(self.backbone.forward_features(x), pre_logits=True)
+    def _encoder_widths(self) -> dict[str, tuple[int, int]]:
+        return {name: (e.num_features, e.embed_dim) for name, e in self.encoders.items()}
 
-    def forward(self, x: torch.Tensor, task: str | None = None, transform: bool = True):
+    # ------------------------------------------------------------ forward
+    def _as_batch(self, batch) -> Mapping:
+        if isinstance(batch, Mapping):
+            return batch
+        if not torch.is_tensor(batch):
+            raise InputFieldError(f"a batch is a tensor or a dict of tensors, got {type(batch).__name__}")
+        if len(self.encoders) != 1:
+            raise InputFieldError(f"this model has {len(self.encoders)} towers ({', '.join(self.encoders)}): "
+                                  "pass a dict batch keyed by field name")
+        encoder = self.encoder()
+        return {(next(iter(encoder.fields), "input")): batch}
+
+    def encode(self, batch, tower: str | None = None, normalize: bool = False, transform: bool = True) -> torch.Tensor:
+        """A tower's pooled embedding (projected where the tower has a projection)."""
+        encoder = self.encoder(tower)
+        self._activate_adapters(self.active_task)
+        out = encoder(self._as_batch(batch), transform)
+        return nn.functional.normalize(out, dim=-1) if normalize else out
+
+    def forward_features(self, batch, transform: bool = True, tower: str | None = None) -> torch.Tensor:
+        """Pooled features (batch, num_features) of a tower, with the active task's adapter."""
+        encoder = self.encoder(tower)
+        self._activate_adapters(self.active_task)
+        return encoder.pool(encoder.tokens(self._as_batch(batch), transform))
+
+    def forward(self, batch, task: str | None = None, transform: bool = True):
         task = task or self.active_task
         if task is None:
-            return self.forward_features(x, transform)
+            return self.forward_features(batch, transform)
         self._check_task(task)
-        self._activate_adapter(task)
-        if transform:
-            x = self.transform(x)
-        tokens = self.backbone.forward_features(x)
+        self._activate_adapters(task)
+        batch = self._as_batch(batch)
+        cfg = self._config.head(task)
         head = self.heads[task]
-        if head.uses == "tokens":
-            return head(tokens)
-        return head(self.backbone.forward_head(tokens, pre_logits=True))
+        uses = cfg.uses or head.uses
+        inputs = []
+        for tower in cfg.towers:
+            encoder = self.encoders[tower]
+            tokens = encoder.tokens(batch, transform)
+            if uses == "tokens":
+                inputs.append(tokens)
+            elif uses == "embedding":
+                inputs.append(encoder.project(encoder.pool(tokens)))
+            else:
+                inputs.append(encoder.pool(tokens))
+        extra = {name: get_field(batch, name, f"head of task {task!r}") for name in head.fields}
+        return head(*inputs, **extra)
 
-    # -------------------------------------------------------------- freezing
-    def freeze_backbone(self, trainable_blocks: int = 0) -> "ZooModel":
-        """Freeze the backbone (and transform); adapters stay trainable.
+    # ------------------------------------------------------------ freezing
+    def freeze_backbone(self, trainable_blocks: int = 0, tower: str | None = None) -> "ZooModel":
+        """Freeze a tower's backbone and transform (all towers with tower=None on a one-tower
+        model: the default); adapters stay trainable. `trainable_blocks=k` unfreezes the last
+        k entries of `backbone.blocks` (ViT-style)."""
+        from .adapters import adapter_parameter_names
 
-        `trainable_blocks=k` unfreezes the last k entries of `backbone.blocks` (ViT-style)."""
-        for name, p in self.backbone.named_parameters():
-            p.requires_grad = _is_adapter_param(name)
-        for p in self.transform.parameters():
+        encoder = self.encoder(tower)
+        adapter_names = adapter_parameter_names(encoder.backbone)
+        for name, p in encoder.backbone.named_parameters():
+            p.requires_grad = name in adapter_names
+        for p in encoder.transform.parameters():
             p.requires_grad = False
         if trainable_blocks:
-            blocks = getattr(self.backbone, "blocks", None)
+            blocks = getattr(encoder.backbone, "blocks", None)
             if blocks is None:
                 raise AttributeError("trainable_blocks needs a backbone with a `blocks` list")
             for block in list(blocks)[-trainable_blocks:]:
@@ -113,54 +210,59 @@ class ZooModel(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
-    # -------------------------------------------------------------- adapters
-    def add_adapter(self, task: str, peft_config) -> None:
-        """Inject a peft adapter (e.g. `peft.LoraConfig`) into the backbone for one task.
-
-        The backbone's own weights are frozen by peft; the adapter is saved under
-        `adapters/<task>/` in peft's format."""
+    # ------------------------------------------------------------ adapters
+    def add_adapter(self, task: str, peft_config, tower: str | None = None) -> None:
+        """Inject a peft adapter (any peft type: LoRA, IA3, ...) into one tower's backbone for one
+        task (default: the first tower the task's head reads). peft freezes the base weights; the
+        adapter is saved under `adapters/<task>/<tower>/` in peft's format."""
         from peft import inject_adapter_in_model
 
         self._check_task(task)
-        if task in self.adapter_configs:
-            raise AdapterError(f"task {task!r} already has an adapter")
+        tower = tower or self._config.head(task).towers[0]
+        encoder = self.encoder(tower)
+        if (task, tower) in self.peft_configs:
+            raise AdapterError(f"task {task!r} already has an adapter on tower {tower!r}")
         peft_config = copy.deepcopy(peft_config)
-        peft_config.base_model_name_or_path = self.config.get("model_name")
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*peft_config.*")
-            inject_adapter_in_model(peft_config, self.backbone, adapter_name=task)
-        self.adapter_configs[task] = peft_config
-        self.config["adapters"][task] = {"peft_type": str(peft_config.peft_type.value)}
-        self._activate_adapter(self.active_task)
+        peft_config.base_model_name_or_path = self._config.model_name
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*peft_config.*")
+                inject_adapter_in_model(peft_config, encoder.backbone, adapter_name=task)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise AdapterError(f"peft cannot add a {peft_config.peft_type} adapter to tower {tower!r}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        self.peft_configs[(task, tower)] = peft_config
+        self._config = self._config.replace(
+            adapters=self._config.adapters + (AdapterConfig(task, tower, str(peft_config.peft_type.value)),))
+        self._active_adapters[tower] = "?"  # force the next activation
+        self._activate_adapters(self.active_task)
 
-    def _activate_adapter(self, task: str | None) -> None:
-        if not self.adapter_configs:
+    def _activate_adapters(self, task: str | None) -> None:
+        """Enable each tower's adapter of `task` (none where it has none); a no-op when nothing changes."""
+        if not self.peft_configs:
             return
-        from peft.tuners.tuners_utils import BaseTunerLayer
+        from .adapters import activate
 
-        for module in self.backbone.modules():
-            if isinstance(module, BaseTunerLayer):
-                if task in module._all_available_adapter_names():
-                    module.enable_adapters(True)
-                    module.set_adapter(task)
-                else:
-                    module.enable_adapters(False)
+        for tower, encoder in self.encoders.items():
+            wanted = task if (task, tower) in self.peft_configs else None
+            if self._active_adapters.get(tower) != wanted:
+                activate(encoder.backbone, wanted)
+                self._active_adapters[tower] = wanted
 
     def base_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights without any adapter, named as in the bare model (model.safetensors)."""
-        out = {}
-        for key, value in self.state_dict().items():
-            if _is_adapter_param(key):
-                continue
-            out[key.replace(".base_layer.", ".")] = value
-        return out
+        from .adapters import split_base_state
+
+        return split_base_state(self)
 
     # ------------------------------------------------------------ hub & disk
-    def save_pretrained(self, save_directory: str | Path, metrics: dict | None = None) -> Path:
-        """Write config.json, model.safetensors, README.md and adapters/<task>/."""
+    def save_pretrained(self, save_directory: str | Path, metrics: dict | None = None,
+                        overwrite: bool = False) -> Path:
+        """Write config.json, model.safetensors, README.md and adapters/<task>/<tower>/ into a
+        temporary sibling folder and swap it in whole; see `zoo_core.serialization`."""
         from .serialization import save_model_folder
 
-        return save_model_folder(self, Path(save_directory), metrics=metrics)
+        return save_model_folder(self, Path(save_directory), metrics=metrics, overwrite=overwrite)
 
     def push_to_hub(self, repo_id: str, **kwargs) -> str:
         """Publish weights, config, card and adapters in one commit; returns the commit sha."""
@@ -175,5 +277,7 @@ class ZooModel(nn.Module):
         return from_pretrained(ref, **kwargs)
 
 
-def _is_adapter_param(key: str) -> bool:
-    return any(part.startswith("lora_") for part in key.split("."))
+def _frozen_args(args: Mapping) -> Any:
+    from .config import _args
+
+    return _args(dict(args), "arguments")

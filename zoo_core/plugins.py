@@ -86,8 +86,15 @@ def _make_register(kind: str, plugin: str, staging: Registry):
 
 
 def _model_spec(name: str, plugin: str, description: str, kw: dict) -> ModelSpec:
-    if "backbone" not in kw:
-        raise PluginRegistrationError(f"model {name!r} must name a registered backbone")
+    if "sample_input" in kw:  # format 1 registrations: one tensor input, now a declared field
+        sample = kw.pop("sample_input") or {}
+        if "shape" in sample and "fields" not in kw:
+            kw["fields"] = {"input": {"shape": list(sample["shape"][1:]), "dtype": sample.get("dtype", "float32")}}
+    if ("backbone" in kw) == ("towers" in kw):
+        raise PluginRegistrationError(f"model {name!r} must name a registered backbone= or towers={{...}}, not both")
+    for tower, spec in (kw.get("towers") or {}).items():
+        if not isinstance(spec, dict) or "backbone" not in spec:
+            raise PluginRegistrationError(f"model {name!r}: tower {tower!r} must name a registered backbone")
     for key in ("tags", "papers", "datasets"):
         if key in kw:
             kw[key] = tuple(kw[key])

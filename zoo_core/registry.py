@@ -38,17 +38,27 @@ class Component:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A named model: which components, with which defaults, and its default Hub repo."""
+    """A named model: which towers and heads, with which defaults, and its default Hub repo.
+
+    Towers are `towers={name: {"backbone": ..., "backbone_args": {...}, "transform": ...,
+    "transform_config": {...}, "embed_dim": None, "fields": {field: {"shape": [...],
+    "dtype": ...}}}}`; a one-tower model may give the same keys directly (`backbone=...`,
+    `fields=...`, `tower="csi"`). Heads are `{task: {"name": ..., "args": {...},
+    "towers": [...], "uses": ...}}` in the order they should keep."""
 
     name: str
     plugin: str
-    backbone: str
+    backbone: str | None = None
     backbone_args: dict[str, Any] = field(default_factory=dict)
     transform: str | None = None
     transform_config: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    embed_dim: int | None = None
+    tower: str = "main"
+    towers: dict[str, dict[str, Any]] = field(default_factory=dict)
     heads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default_task: str | None = None
     hub_repo: str | None = None
-    sample_input: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     tags: tuple[str, ...] = ()
     papers: tuple[str, ...] = ()
@@ -57,12 +67,23 @@ class ModelSpec:
 
     kind = "model"
 
+    def tower_specs(self) -> dict[str, dict[str, Any]]:
+        """Every tower as {backbone, backbone_args, transform, transform_config, embed_dim, fields}."""
+        if self.towers:
+            return {name: {"backbone_args": {}, "transform": None, "transform_config": {}, "embed_dim": None,
+                           "fields": {}, **spec} for name, spec in self.towers.items()}
+        return {self.tower: {"backbone": self.backbone, "backbone_args": self.backbone_args,
+                             "transform": self.transform, "transform_config": self.transform_config,
+                             "embed_dim": self.embed_dim, "fields": self.fields}}
+
     def summary(self) -> dict[str, Any]:
+        towers = self.tower_specs()
         return {
             "name": self.name,
             "plugin": self.plugin,
-            "backbone": self.backbone,
-            "tasks": sorted(self.heads),
+            "backbone": self.backbone or ", ".join(f"{t}: {s['backbone']}" for t, s in towers.items()),
+            "towers": {t: s["backbone"] for t, s in towers.items()},
+            "tasks": list(self.heads),
             "hub_repo": self.hub_repo,
             "description": self.description,
             "tags": list(self.tags),

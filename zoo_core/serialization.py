@@ -1,45 +1,58 @@
-"""A model folder on disk: config.json, model.safetensors, README.md, adapters/<task>/.
+"""A model folder on disk: config.json, model.safetensors, README.md, adapters/<task>/<tower>/.
 
-safetensors only: nothing is ever unpickled. Every file is written to a temporary name
-and renamed into place, so an interrupted save never leaves a folder that looks complete.
+safetensors only: nothing is ever unpickled. Saving writes the whole folder under a
+temporary sibling name and swaps it in at once (`zoo_core.folder_write`), so a killed save
+leaves the old folder or the new one, never a mix, and never deletes a file it did not
+write. Loading validates the config, builds the model on the meta device, compares every
+shape and dtype with the safetensors header, and only then allocates and loads the
+weights in place (`assign=True`): a hostile config costs nothing and weights are copied
+once. Format-1 folders (adapters in `adapters/<task>/`) are upgraded in memory.
 """
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import fnmatch
 import json
-import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
+from .adapters import ADAPTER_CONFIG, ADAPTER_WEIGHTS, load_adapter_state, read_peft_config, save_adapter
+from .config import FORMAT_VERSION, V1_TOWER, ModelConfig
 from .errors import (
-    AdapterError,
     ConfigError,
-    ConfigVersionError,
     CorruptWeightsError,
     NotAZooModelError,
     UnsafeWeightsError,
+    WeightsDtypeError,
     WeightsMismatchError,
 )
-from .factory import FORMAT, FORMAT_VERSION
 from .fileio import atomic_write
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 ADAPTERS_DIR = "adapters"
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
-PEFT_PREFIX = "base_model.model."  # how a PeftModel names the keys of the model it wraps
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 #: the files a model folder may hold; pushes and downloads are limited to these
-ALLOWED_PATTERNS = [CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, f"{ADAPTERS_DIR}/*/{ADAPTER_CONFIG}",
-                    f"{ADAPTERS_DIR}/*/{ADAPTER_WEIGHTS}"]
+ALLOWED_PATTERNS = [CONFIG_NAME, WEIGHTS_NAME, CARD_NAME,
+                    f"{ADAPTERS_DIR}/*/*/{ADAPTER_CONFIG}", f"{ADAPTERS_DIR}/*/*/{ADAPTER_WEIGHTS}",
+                    f"{ADAPTERS_DIR}/*/{ADAPTER_CONFIG}", f"{ADAPTERS_DIR}/*/{ADAPTER_WEIGHTS}"]  # format 1
+_SAFETENSORS_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64",
+                       "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8", "BOOL": "bool",
+                       "C64": "complex64", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2"}
+
+
+def is_model_file(relative: str) -> bool:
+    """Whether a path inside a folder is one a wzoo save writes (and so may replace)."""
+    return any(fnmatch.fnmatchcase(relative, pattern) for pattern in ALLOWED_PATTERNS)
 
 
 # ----------------------------------------------------------------- writing
 def write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+    """Keys keep their order: the order of towers, heads and adapters is part of the model."""
+    atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2) + "\n"))
 
 
 def save_tensors(path: Path, tensors: dict, metadata: dict[str, str] | None = None) -> None:
@@ -52,52 +65,39 @@ def save_tensors(path: Path, tensors: dict, metadata: dict[str, str] | None = No
 def _unshared(tensors: dict) -> dict:
     """safetensors refuses tensors that share memory (tied weights): copy the repeats."""
     seen, out = set(), {}
-    for key, t in tensors.items():
-        t = t.detach()
+    for key in sorted(tensors):  # sorted: the same weights give the same bytes
+        t = tensors[key].detach()
         ident = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape))
         out[key] = t.clone().contiguous() if ident in seen else t.contiguous()
         seen.add(ident)
     return out
 
 
-def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id: str | None = None) -> Path:
+def adapter_folder(task: str, tower: str) -> str:
+    return f"{ADAPTERS_DIR}/{task}/{tower}"
+
+
+def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id: str | None = None,
+                      overwrite: bool = False) -> Path:
+    """Write the model into a temporary sibling of `folder` and swap it in whole."""
     from .card import render_card
+    from .folder_write import write_folder
 
-    folder.mkdir(parents=True, exist_ok=True)
-    config = copy.deepcopy(model.config)
-    config["transform"] = (
-        {"name": config["transform"]["name"], "config": model.transform.config}
-        if config.get("transform") else None
-    )
-    config["adapters"] = {t: {"peft_type": str(c.peft_type.value)} for t, c in model.adapter_configs.items()}
+    config = model.config.to_json()
     if metrics is not None:
-        config.setdefault("card", {})["metrics"] = dict(metrics)
-    save_tensors(folder / WEIGHTS_NAME, model.base_state_dict(), {"format": "pt", "wzoo_format_version": str(FORMAT_VERSION)})
-    for stale in sorted((folder / ADAPTERS_DIR).glob("*")) if (folder / ADAPTERS_DIR).is_dir() else []:
-        if stale.name not in model.adapter_configs:  # an adapter this model no longer has
-            shutil.rmtree(stale)
-    for task in model.adapter_configs:
-        save_adapter(model, task, folder / ADAPTERS_DIR / task)
-    write_json(folder / CONFIG_NAME, config)
-    card = render_card(config, repo_id=repo_id)
-    atomic_write(folder / CARD_NAME, lambda p: p.write_text(str(card), encoding="utf-8"))
-    return folder
+        config["card"]["metrics"] = dict(metrics)
+    base = model.base_state_dict()
 
+    def write(tmp: Path) -> None:
+        save_tensors(tmp / WEIGHTS_NAME, base, {"format": "pt", "wzoo_format_version": str(FORMAT_VERSION)})
+        for (task, tower), peft_config in model.peft_configs.items():
+            save_adapter(model.encoders[tower].backbone, peft_config, task, tmp / adapter_folder(task, tower),
+                         save_tensors, write_json)
+        write_json(tmp / CONFIG_NAME, config)
+        card = render_card(config, repo_id=repo_id)
+        atomic_write(tmp / CARD_NAME, lambda p: p.write_text(str(card), encoding="utf-8"))
 
-def save_adapter(model, task: str, folder: Path) -> None:
-    """adapter_config.json + adapter_model.safetensors, keyed as a PeftModel saves them."""
-    from peft import get_peft_model_state_dict
-
-    state = get_peft_model_state_dict(model.backbone, adapter_name=task, save_embedding_layers=False)
-    save_tensors(folder / ADAPTER_WEIGHTS, {PEFT_PREFIX + k: v for k, v in state.items()}, {"format": "pt"})
-    config = model.adapter_configs[task].to_dict()
-    write_json(folder / ADAPTER_CONFIG, json.loads(json.dumps(config, default=_jsonable)))
-
-
-def _jsonable(obj):
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj)
-    return getattr(obj, "value", str(obj))
+    return write_folder(Path(folder), write, is_model_file, overwrite=overwrite)
 
 
 # ----------------------------------------------------------------- reading
@@ -118,21 +118,19 @@ def check_model_folder(folder: Path) -> None:
         raise NotAZooModelError(f"{folder} is not a wzoo model folder: no {WEIGHTS_NAME}")
 
 
-def read_config(folder: Path) -> dict[str, Any]:
+def read_raw_config(folder: Path) -> dict[str, Any]:
     path = folder / CONFIG_NAME
+    if path.stat().st_size > 1 << 20:
+        raise ConfigError(f"{path} is larger than 1 MiB; a wzoo config is a few KB")
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise NotAZooModelError(f"{path} is not a wzoo config (no \"format\": \"{FORMAT}\")")
-    version = config.get("format_version")
-    if not isinstance(version, int) or version < 1 or version > FORMAT_VERSION:
-        raise ConfigVersionError(
-            f"{path} has format_version {version!r}; this wzoo reads 1..{FORMAT_VERSION}. "
-            "Upgrade wzoo (pip install -U wzoo) to read it."
-        )
-    return config
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{path} is not valid JSON: {str(exc).splitlines()[0]}") from None
+
+
+def read_config(folder: Path) -> ModelConfig:
+    """The folder's config as a ModelConfig (format 1 upgraded in memory)."""
+    return ModelConfig.from_json(read_raw_config(folder), str(folder / CONFIG_NAME))
 
 
 def read_tensors(path: Path) -> dict:
@@ -151,64 +149,155 @@ def read_tensors(path: Path) -> dict:
         ) from None
 
 
-def check_tensors(path: Path) -> None:
-    """Check a safetensors file's header and size without reading the tensors."""
+def read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """{key: (shape, dtype name)} from a safetensors header, without reading the tensors."""
     from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            f.keys()
+            header = {}
+            for key in f.keys():
+                piece = f.get_slice(key)
+                header[key] = (tuple(piece.get_shape()), _SAFETENSORS_DTYPES.get(piece.get_dtype(), piece.get_dtype()))
+            return header
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CorruptWeightsError(f"{path} is not a readable safetensors file ({exc})") from None
+        raise CorruptWeightsError(f"{path} is not a readable safetensors file ({exc}); it may be truncated: "
+                                  "delete it and download or save it again") from None
 
 
-def load_state_strict(module, state: dict) -> None:
-    """load_state_dict that first names every missing/unexpected key and shape mismatch."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    shapes = sorted(
-        (k, tuple(state[k].shape), tuple(expected[k].shape))
-        for k in set(state) & set(expected)
-        if tuple(state[k].shape) != tuple(expected[k].shape)
-    )
+def check_tensors(path: Path) -> None:
+    """Check a safetensors file's header and size without reading the tensors."""
+    read_header(path)
+
+
+def compare_with_header(expected: dict, header: dict[str, tuple[tuple[int, ...], str]]) -> None:
+    """Every key, shape and dtype of a (meta) state dict against a file header; a dtype that
+    differs is refused, never cast."""
+    missing = sorted(set(expected) - set(header))
+    unexpected = sorted(set(header) - set(expected))
+    common = set(expected) & set(header)
+    shapes = sorted((k, header[k][0], tuple(expected[k].shape)) for k in common
+                    if tuple(expected[k].shape) != header[k][0])
     if missing or unexpected or shapes:
         raise WeightsMismatchError(missing, unexpected, shapes)
-    module.load_state_dict(state, strict=True)
+    dtypes = sorted((k, header[k][1], str(expected[k].dtype).removeprefix("torch.")) for k in common
+                    if str(expected[k].dtype).removeprefix("torch.") != header[k][1])
+    if dtypes:
+        raise WeightsDtypeError(dtypes)
+
+
+def load_state_strict(module, state: dict, assign: bool = False) -> None:
+    """load_state_dict that first names every missing/unexpected key, shape and dtype that differs."""
+    expected = module.state_dict()
+    compare_with_header(expected, {k: (tuple(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in state.items()})
+    module.load_state_dict(state, strict=True, assign=assign)
+
+
+def _upgrade_v1_keys(state: dict) -> dict:
+    """Format 1 named the one backbone and transform `backbone.*` and `transform.*`."""
+    prefixes = {"backbone.": f"encoders.{V1_TOWER}.backbone.", "transform.": f"encoders.{V1_TOWER}.transform."}
+    out = {}
+    for key, value in state.items():
+        for old, new in prefixes.items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+                break
+        out[key] = value
+    return out
+
+
+def _has_shared_parameters(model) -> bool:
+    """Tied weights: loading with assign=True would untie them, so those load by copy."""
+    seen = set()
+    for _, p in model.named_parameters(remove_duplicate=False):
+        if id(p) in seen:
+            return True
+        seen.add(id(p))
+    return False
 
 
 def load_model_folder(folder: Path):
-    """Rebuild a model from a folder: config → registered components → strict weights."""
+    """Rebuild a model from a folder: config → validated meta build → header check → weights."""
+    import torch
+
     from .factory import build_model
+    from .folder_write import recover
 
     folder = Path(folder)
+    with contextlib.suppress(OSError):
+        recover(folder)  # a save killed between its two renames (filesystems without exchange)
     check_model_folder(folder)
-    config = read_config(folder)
-    args = config["backbone"].get("args", {})
-    if args.get("pretrained"):  # the weights come from model.safetensors, not from a download
-        config["backbone"]["args"] = {**args, "pretrained": False}
-    model = build_model(config)
-    load_state_strict(model, read_tensors(folder / WEIGHTS_NAME))
-    for task in config.get("adapters") or {}:
-        load_adapter(model, task, folder / ADAPTERS_DIR / task)
+    raw = read_raw_config(folder)
+    config = ModelConfig.from_json(raw, str(folder / CONFIG_NAME))
+    version = raw["format_version"]
+    config = _without_downloads(config)
+    meta = build_model(config, device="meta")
+    header = read_header(folder / WEIGHTS_NAME)
+    if version == 1:
+        header = _upgrade_v1_keys(header)
+    compare_with_header(meta.base_state_dict(), header)
+    tied = _has_shared_parameters(meta)
+    del meta
+    with _skip_init():
+        model = build_model(config)
+    state = read_tensors(folder / WEIGHTS_NAME)
+    if version == 1:
+        state = _upgrade_v1_keys(state)
+    model.load_state_dict(state, strict=True, assign=not tied)
+    for adapter in config.adapters:
+        sub = adapter.task if version == 1 else adapter_folder(adapter.task, adapter.tower)
+        _load_adapter(model, adapter, folder / ADAPTERS_DIR / sub if version == 1 else folder / sub)
+    if config.default_task:
+        model.set_task(config.default_task)
     model.eval()
     return model
 
 
-def load_adapter(model, task: str, folder: Path) -> None:
-    from peft import PeftConfig, set_peft_model_state_dict
-
-    if not (folder / ADAPTER_CONFIG).exists() or not (folder / ADAPTER_WEIGHTS).exists():
-        raise AdapterError(f"adapter of task {task!r} is missing from {folder}")
-    peft_config = PeftConfig.from_pretrained(str(folder))
-    model.add_adapter(task, peft_config)
-    state = read_tensors(folder / ADAPTER_WEIGHTS)
-    state = {k.removeprefix(PEFT_PREFIX): v for k, v in state.items()}
-    result = set_peft_model_state_dict(model.backbone, state, adapter_name=task)
-    missing = [k for k in result.missing_keys if _is_key_of_adapter(k, task)]
-    if missing or result.unexpected_keys:
-        raise WeightsMismatchError(missing, result.unexpected_keys)
+def _load_adapter(model, adapter, folder: Path) -> None:
+    peft_config = read_peft_config(folder, adapter.peft_type)
+    # the model's config already lists the adapter: inject without recording it twice
+    config_before = model.config
+    model._config = config_before.replace(adapters=tuple(a for a in config_before.adapters
+                                                         if (a.task, a.tower) != (adapter.task, adapter.tower)))
+    model.add_adapter(adapter.task, peft_config, tower=adapter.tower)
+    model._config = config_before
+    load_adapter_state(model.encoders[adapter.tower].backbone, adapter.task, read_tensors(folder / ADAPTER_WEIGHTS))
 
 
-def _is_key_of_adapter(key: str, task: str) -> bool:
-    return f".{task}." in key or key.endswith(f".{task}")
+def _without_downloads(config: ModelConfig) -> ModelConfig:
+    """A saved model's weights come from model.safetensors: a backbone argument
+    `pretrained=True` (timm's convention) must not download them again."""
+    for e in config.encoders:
+        if e.backbone.args.get("pretrained"):
+            from .config import freeze, thaw
+
+            args = freeze({**thaw(e.backbone.args), "pretrained": False})
+            config = config.with_encoder(e.name, backbone=e.backbone.__class__(e.backbone.name, args))
+    return config
+
+
+_INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+                   "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
+                   "sparse_")
+_init_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _skip_init():
+    """Random initialisation is wasted work when every weight is about to be replaced:
+    torch.nn.init's functions become no-ops while a loaded model is built."""
+    import torch.nn.init as init
+
+    with _init_lock:
+        saved = {name: getattr(init, name) for name in _INIT_FUNCTIONS if hasattr(init, name)}
+        try:
+            for name in saved:
+                setattr(init, name, _keep)
+            yield
+        finally:
+            for name, fn in saved.items():
+                setattr(init, name, fn)
+
+
+def _keep(tensor, *args, **kwargs):
+    return tensor

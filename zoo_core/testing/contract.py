@@ -20,21 +20,64 @@ class ContractReport:
     card: dict[str, Any] = field(default_factory=dict)
 
 
-def sample_input(spec: dict[str, Any], seed: int = 0):
-    """A seeded random tensor from a model's declared `sample_input` {shape, dtype}."""
+def sample_batch(config, batch_size: int = 3, seed: int = 0) -> dict:
+    """A seeded random batch with every field the model's towers declare (sizes left open,
+    `null`, become 4)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    batch = {}
+    for encoder in config.encoders:
+        if not encoder.fields:
+            raise AssertionError(f"tower {encoder.name!r} declares no fields={{name: {{'shape': [...], 'dtype': ...}}}}")
+        for name, spec in encoder.fields.items():
+            if spec.dtype not in _DTYPES:
+                raise AssertionError(f"field {name!r} dtype {spec.dtype!r} is not one of {sorted(_DTYPES)}")
+            shape = (batch_size, *(4 if s is None else s for s in spec.shape))
+            batch[name] = torch.randn(*shape, generator=gen, dtype=getattr(torch, _DTYPES[spec.dtype]))
+    return batch
+
+
+def sample_input(spec: dict, seed: int = 0):
+    """A seeded random tensor from a `{shape, dtype}` declaration (shape with the batch axis)."""
     import torch
 
     if not spec or "shape" not in spec:
-        raise AssertionError("the model declares no sample_input={'shape': [...], 'dtype': ...}")
-    dtype_name = spec.get("dtype", "float32")
-    if dtype_name not in _DTYPES:
-        raise AssertionError(f"sample_input dtype {dtype_name!r} is not one of {sorted(_DTYPES)}")
+        raise AssertionError("no {'shape': [...], 'dtype': ...} declaration")
     gen = torch.Generator().manual_seed(seed)
-    return torch.randn(*spec["shape"], generator=gen, dtype=getattr(torch, _DTYPES[dtype_name]))
+    return torch.randn(*spec["shape"], generator=gen, dtype=getattr(torch, _DTYPES[spec.get("dtype", "float32")]))
+
+
+def _head_fields(model, batch: dict) -> dict:
+    """Random values for fields heads read that no tower gives and none can be derived from."""
+    import torch
+
+    from ..fields import DERIVED
+
+    extra = {}
+    for head in model.heads.values():
+        for name in head.fields:
+            if name not in batch and not (name in DERIVED and DERIVED[name][0] in batch):
+                extra[name] = torch.randn(next(iter(batch.values())).shape[0], generator=torch.Generator().manual_seed(1))
+    return extra
+
+
+def _outputs(model, batch) -> dict:
+    import torch
+
+    with torch.no_grad():
+        out = {}
+        for tower in model.towers:
+            out[f"encode:{tower}"] = model.encode(batch, tower)
+        out["features"] = model.forward_features(batch)
+        for task in model.tasks:
+            out[task] = model(batch, task=task)
+        return out
 
 
 def check_model(name: str, tmp_path: str | Path | None = None, **overrides) -> ContractReport:
-    """Build, forward, save, reload bit-identically and render a parseable card."""
+    """Build; encode every tower from its declared fields; run every head; save, reload
+    bit-identically (weights, outputs, head order, default task); render a parseable card."""
     import torch
 
     from ..card import validate_card
@@ -42,37 +85,42 @@ def check_model(name: str, tmp_path: str | Path | None = None, **overrides) -> C
     from ..plugins import registry
     from ..serialization import load_model_folder, read_config
 
-    spec = registry().get("model", name)
     torch.manual_seed(0)
     model = create_model(name, **overrides).eval()
-    x = sample_input(spec.sample_input)
+    batch = sample_batch(model.config)
+    batch.update(_head_fields(model, batch))
     report = ContractReport(name, model.tasks, num_parameters=sum(p.numel() for p in model.parameters()))
-    with torch.no_grad():
-        outputs = {"features": model.forward_features(x)}
-        for task in model.tasks:
-            outputs[task] = model(x, task=task)
+    outputs = _outputs(model, batch)
+    n = next(iter(batch.values())).shape[0]
+    for tower in model.towers:
+        got, width = outputs[f"encode:{tower}"].shape, model.encoder(tower).embed_dim
+        assert tuple(got) == (n, width), f"{name}: encode(batch, {tower!r}) gave {tuple(got)}, expected ({n}, {width})"
     feats = outputs["features"]
-    assert feats.shape == (x.shape[0], model.num_features), (
+    assert feats.shape == (n, model.num_features), (
         f"{name}: forward_features gave {tuple(feats.shape)}, expected (batch, num_features={model.num_features})")
+    if len(model.towers) == 1 and len(batch) == 1:  # a one-tower model takes a bare tensor too
+        with torch.no_grad():
+            bare = model.forward_features(next(iter(batch.values())))
+        assert torch.equal(bare, feats), f"{name}: a bare tensor and a one-field batch give different features"
     for key, out in outputs.items():
         assert torch.isfinite(out.float()).all(), f"{name}: {key} output has NaN/inf"
         report.output_shapes[key] = tuple(out.shape)
 
     with tempfile.TemporaryDirectory() if tmp_path is None else contextlib.nullcontext(tmp_path) as folder:
         folder = Path(folder) / name.replace("/", "--")
-        model.save_pretrained(folder)
+        model.save_pretrained(folder, overwrite=True)
         for kind, component in _components(read_config(folder)):
             assert (kind, component) in registry(), f"{name}: config.json names unregistered {kind} {component!r}"
         loaded = load_model_folder(folder)
+        assert loaded.tasks == model.tasks and loaded.towers == model.towers, f"{name}: task or tower order changed"
+        assert loaded.active_task == model.active_task, f"{name}: the default task changed after reload"
         a, b = model.state_dict(), loaded.state_dict()
         assert a.keys() == b.keys(), f"{name}: reloaded keys differ: {sorted(a.keys() ^ b.keys())}"
         for key in a:
             assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), f"{name}: {key} differs after reload"
-        with torch.no_grad():
-            for task in [None, *model.tasks]:
-                before = outputs["features"] if task is None else outputs[task]
-                after = loaded.forward_features(x) if task is None else loaded(x, task=task)
-                assert torch.equal(before, after), f"{name}: output of {task or 'features'} differs after reload"
+        after = _outputs(loaded, batch)
+        for key, before in outputs.items():
+            assert torch.equal(before, after[key]), f"{name}: output of {key} differs after reload"
         report.card = validate_card(folder / "README.md")
     return report
 
@@ -91,13 +139,14 @@ def check_plugin(plugin: str, tmp_path: str | Path | None = None) -> list[Contra
     return [check_model(n, tmp_path) for n in names]
 
 
-def _components(config: dict):
+def _components(config):
     """(kind, registered name) of every component a saved config names."""
-    yield "backbone", config["backbone"]["name"]
-    if config.get("transform"):
-        yield "transform", config["transform"]["name"]
-    for head in (config.get("heads") or {}).values():
-        yield "head", head["name"]
+    for e in config.encoders:
+        yield "backbone", e.backbone.name
+        if e.transform:
+            yield "transform", e.transform.name
+    for head in config.heads:
+        yield "head", head.name
 
 
 def check_registration_is_torch_free(module: str) -> None:

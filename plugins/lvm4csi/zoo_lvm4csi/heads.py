@@ -43,9 +43,10 @@ class LocalizationHead(TaskHead):
             width = h
         layers += [nn.Linear(width, 2), nn.Sigmoid()]
         self.mlp = nn.Sequential(*layers)
-        lo, hi = torch.tensor(bounds[0], dtype=torch.float32), torch.tensor(bounds[1], dtype=torch.float32)
-        if lo.shape != (2,) or hi.shape != (2,) or not bool((hi > lo).all()):
+        # checked on Python floats: the head may be built on the meta device, where tensors hold no values
+        if len(bounds) != 2 or any(len(b) != 2 for b in bounds) or not all(h > l for l, h in zip(*bounds)):
             raise ValueError("bounds must be [[x_min, y_min], [x_max, y_max]] with max > min")
+        lo, hi = torch.tensor(bounds[0], dtype=torch.float32), torch.tensor(bounds[1], dtype=torch.float32)
         self.register_buffer("lo", lo)
         self.register_buffer("span", hi - lo)
 

@@ -21,7 +21,8 @@ def register_models(register):
         backbone_args={"n_inputs": 8 * 16, "width": 64},
         transform="example/csi-db",
         heads={"los": {"name": "linear", "args": {"num_outputs": 2}}},
-        sample_input={"shape": [4, 1, 8, 16, 1], "dtype": "complex64"},
+        tower="csi",
+        fields={"csi": {"shape": [1, 8, 16, 1], "dtype": "complex64"}},  # (rx, tx, subcarrier, symbol)
         description="A 13k-parameter MLP that tells LOS from NLOS links by their CSI magnitude.",
         license="apache-2.0",
         datasets=["wzoo city scenes (built-in)"],
