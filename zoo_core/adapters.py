@@ -38,12 +38,16 @@ def _adapter_prefixes(module: nn.Module) -> tuple[list[str], list[str]]:
     return adapter, base
 
 
-def adapter_parameter_names(module: nn.Module) -> set[str]:
-    """Names (as `named_parameters` gives them) of every adapter parameter in `module`."""
+def adapter_parameter_names(module: nn.Module, adapter: str | None = None) -> set[str]:
+    """Names (as `named_parameters` gives them) of every adapter parameter in `module`, or of
+    one adapter's (peft keys an adapter's sub-modules by its name)."""
     prefixes, _ = _adapter_prefixes(module)
     if not prefixes:
         return set()
-    return {n for n, _ in module.named_parameters() if n.startswith(tuple(prefixes))}
+    names = {n for n, _ in module.named_parameters() if n.startswith(tuple(prefixes))}
+    if adapter is not None:
+        names = {n for n in names if f".{adapter}." in f".{n}."}
+    return names
 
 
 def split_base_state(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -50,7 +50,7 @@ def test_live_transform_config_is_the_key(model, tmp_path, counting):
     the features change, so the cache must miss and give what a fresh extraction gives."""
     x = torch.rand(4, 20, 3, 10)
     cache = FeatureCache(tmp_path)
-    recorded = json.dumps(model.config["transform"], sort_keys=True)
+    recorded = json.dumps(model.config.to_json()["encoders"][0]["transform"], sort_keys=True)
     at_48 = cache.features(model, x, progress=False)
     model.transform.config["size"] = 40
     try:
@@ -58,7 +58,7 @@ def test_live_transform_config_is_the_key(model, tmp_path, counting):
         fresh = extract_features(model, x, progress=False)
     finally:
         model.transform.config["size"] = 48
-    assert json.dumps(model.config["transform"], sort_keys=True) == recorded  # untouched
+    assert json.dumps(model.config.to_json()["encoders"][0]["transform"], sort_keys=True) == recorded  # untouched
     assert not at_40.hit and len(counting) == 2
     assert at_40.path != at_48.path
     assert torch.equal(at_40.features, fresh)

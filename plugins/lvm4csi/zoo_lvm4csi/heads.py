@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Literal
 
 import torch
 from torch import nn
 
 from zoo_core.heads import LinearHead
 from zoo_core.interfaces import Backbone, TaskHead
+from zoo_core.validation import Range, Size
+
+from .errors import TransformInputError
 
 
 class DenseSoftmaxHead(LinearHead):
@@ -16,7 +20,7 @@ class DenseSoftmaxHead(LinearHead):
     named `num_classes`. Returns logits; `predict_proba` applies the softmax (cross-entropy
     applies it inside the loss, as Keras' softmax + CE does)."""
 
-    def __init__(self, in_features: int, num_classes: int = 7, task: str | None = None):
+    def __init__(self, in_features: Size, num_classes: Size = 7, task: str | None = None):
         super().__init__(in_features, num_classes, task)
 
     def predict_proba(self, features):
@@ -25,15 +29,24 @@ class DenseSoftmaxHead(LinearHead):
 
 class LocalizationHead(TaskHead):
     """Localization (Fig. 7): power → dense 1→8, concat with the K features, dense 32-16-2
-    (ReLU, ReLU, sigmoid). Input: (B, K + 1), the last column being the standardised power
-    (as `FrozenLVM(power_input=True)` gives). The sigmoid output is in [0, 1] and is mapped back
-    to metres with `bounds` = [[x_min, y_min], [x_max, y_max]], so forward returns metres.
-    33,634 trainable parameters for K = 1024."""
+    (ReLU, ReLU, sigmoid). The sigmoid output is in [0, 1] and is mapped back to metres with
+    `bounds` = [[x_min, y_min], [x_max, y_max]], so forward returns metres. 33,634 trainable
+    parameters for K = 1024.
 
-    def __init__(self, in_features: int, hidden: Sequence[int] = (32, 16), power_width: int = 8,
-                 bounds: Sequence[Sequence[float]] = ((0.0, 0.0), (1.0, 1.0)), task: str | None = None):
+    The channel power p is the batch field `power_db` (computed from `csi` when absent),
+    standardised as (p − power_offset_db) / power_scale_db. `power="column"` is the format-1
+    layout, kept so saved models load unchanged: the input is (B, K + 1), the last column
+    being the standardised power that `FrozenLVM(power_input=True)` appended."""
+
+    def __init__(self, in_features: Size, hidden: Sequence[Size] = (32, 16), power_width: Size = 8,
+                 bounds: Sequence[Sequence[float]] = ((0.0, 0.0), (1.0, 1.0)),
+                 power: Literal["column", "field"] = "column", power_offset_db: float = 0.0,
+                 power_scale_db: Annotated[float, Range(1e-6, None)] = 10.0, task: str | None = None):
         super().__init__(task)
-        k = in_features - 1
+        self.power_mode = power
+        self.fields = ("power_db",) if power == "field" else ()
+        self.power_offset_db, self.power_scale_db = float(power_offset_db), float(power_scale_db)
+        k = in_features - 1 if power == "column" else in_features
         if k < 1:
             raise ValueError("localization head needs features plus one power column")
         self.power = nn.Sequential(nn.Linear(1, power_width), nn.ReLU())
@@ -50,13 +63,22 @@ class LocalizationHead(TaskHead):
         self.register_buffer("lo", lo)
         self.register_buffer("span", hi - lo)
 
-    def forward_unit(self, features):
+    def split(self, features, power_db=None):
+        """(features, standardised power column) in either layout."""
+        if self.power_mode == "column":
+            return features[:, :-1], features[:, -1:]
+        if power_db is None:
+            raise TransformInputError("the localization head reads the batch field 'power_db' (or 'csi')")
+        p = (power_db.reshape(-1, 1).to(features.dtype) - self.power_offset_db) / self.power_scale_db
+        return features, p
+
+    def forward_unit(self, features, power_db=None):
         """Position scaled to [0, 1] (what the MSE loss is computed on)."""
-        feats, power = features[:, :-1], features[:, -1:]
+        feats, power = self.split(features, power_db)
         return self.mlp(torch.cat([feats, self.power(power)], dim=1))
 
-    def forward(self, features):
-        return self.lo + self.span * self.forward_unit(features)
+    def forward(self, features, power_db=None):
+        return self.lo + self.span * self.forward_unit(features, power_db)
 
     def to_unit(self, metres):
         return (metres[..., :2] - self.lo) / self.span
@@ -68,7 +90,7 @@ class NoFeatExtCSI(Backbone):
     BatchNorm layer; no feature extraction. num_features = 2MN (+1 power column). With the
     localization head: 214,114 trainable parameters for M = N = 56, as the paper counts."""
 
-    def __init__(self, m: int = 56, n: int = 56, power_input: bool = True):
+    def __init__(self, m: Size = 56, n: Size = 56, power_input: bool = True):
         super().__init__()
         self.m, self.n, self.power_input = m, n, power_input
         self.norm = nn.BatchNorm1d(2 * m * n)
@@ -90,7 +112,7 @@ class ConvFeatExtCSI(Backbone):
     column is appended as with FrozenLVM. With the localization head: 334,106 trainable
     parameters, as the paper counts."""
 
-    def __init__(self, channels: Sequence[int] = (8, 32, 1024), power_input: bool = True):
+    def __init__(self, channels: Sequence[Size] = (8, 32, 1024), power_input: bool = True):
         super().__init__()
         layers, width = [], 2
         for c in channels:

@@ -29,7 +29,7 @@ def register_transforms(register):
     register("lvm4csi/angular-delay-jet", f"{_PKG}.transforms:AngularDelayJet",
              description="|F_a^T Y F_d| normalised to [0, 1], jet RGB (channel estimation)")
     register("lvm4csi/real-imag-zero", f"{_PKG}.transforms:RealImagZero",
-             description="Real / imaginary / zero planes per-sample normalised, channel power as a 4th plane")
+             description="Real / imaginary / zero planes per-sample normalised (the power is the field power_db)")
     register("lvm4csi/har-image", f"{_PKG}.transforms:HARImage",
              description="|CSI| T x M x N -> T x MN -> jet RGB resized to the LVM input")
 
@@ -39,39 +39,44 @@ def register_heads(register):
     register("lvm4csi/dense-softmax", f"{_PKG}.heads:DenseSoftmaxHead",
              description="One dense softmax layer (K*C + C parameters), HAR")
     register("lvm4csi/localization", f"{_PKG}.heads:LocalizationHead",
-             description="Power 1->8, concat, dense 32-16-2 (ReLU, ReLU, sigmoid) to metres")
+             description="Power (field power_db) 1->8, concat, dense 32-16-2 (ReLU, ReLU, sigmoid) to metres")
 
 
 def _loc_head(bounds=((0.0, 0.0), (1.0, 1.0))):
-    return {"positioning": {"name": "lvm4csi/localization", "args": {"bounds": [list(b) for b in bounds]}}}
+    """The localization head reads the channel power as the batch field `power_db`."""
+    return {"positioning": {"name": "lvm4csi/localization",
+                            "args": {"bounds": [list(b) for b in bounds], "power": "field"}}}
 
 
 _COMMON = dict(papers=[PAPER], license="apache-2.0")
+#: complex CSI (antennas M x subcarriers N), the localization input
+_LOC_FIELDS = {"csi": {"shape": [56, 56], "dtype": "complex64"}}
 
 
 @hookimpl
 def register_models(register):
     har_heads = {"activity": {"name": "lvm4csi/dense-softmax", "args": {"num_classes": 7}}}
-    har_input = {"shape": [1, 250, 3, 30], "dtype": "float32"}
     register("lvm4csi/har-efficientnet-lite0", backbone="lvm4csi/frozen-lvm",
              backbone_args={"arch": "efficientnet-lite0"}, transform="lvm4csi/har-image",
-             transform_config={"size": 224, "colormap": "jet"}, heads=har_heads, sample_input=har_input,
+             transform_config={"size": 224, "colormap": "jet"}, heads=har_heads,
+             tower="csi", fields={"csi": {"shape": [250, 3, 30], "dtype": "float32"}},  # |CSI| T x M x N
              description="LVM4CSI HAR on frozen EfficientNet-Lite0 (offline ImageNet weights via [pretrained])",
              tags=["lvm4csi", "har", "frozen-backbone", "efficientnet"], datasets=["ut-har"], **_COMMON)
-    loc_input = {"shape": [1, 56, 56], "dtype": "complex64"}
     register("lvm4csi/loc-efficientnet-lite0", backbone="lvm4csi/frozen-lvm",
-             backbone_args={"arch": "efficientnet-lite0", "power_input": True}, transform="lvm4csi/real-imag-zero",
-             transform_config={"size": 224, "angular_delay": True, "beta": 4, "gamma": 4},
-             heads=_loc_head(), sample_input=loc_input,
+             backbone_args={"arch": "efficientnet-lite0"}, transform="lvm4csi/real-imag-zero",
+             transform_config={"size": 224, "angular_delay": True, "beta": 4, "gamma": 4, "power_plane": False},
+             heads=_loc_head(), tower="csi", fields=_LOC_FIELDS,
              description="LVM4CSI localization: real/imag/zero angular-delay image, frozen LVM, power branch, 32-16-2 head",
              tags=["lvm4csi", "positioning", "frozen-backbone"], datasets=["city"], **_COMMON)
-    bench_t = {"size": None, "angular_delay": False}
-    register("lvm4csi/loc-nofeatext-csi", backbone="lvm4csi/nofeatext-csi", backbone_args={"m": 56, "n": 56},
-             transform="lvm4csi/real-imag-zero", transform_config=bench_t, heads=_loc_head(), sample_input=loc_input,
+    bench_t = {"size": None, "angular_delay": False, "power_plane": False}
+    register("lvm4csi/loc-nofeatext-csi", backbone="lvm4csi/nofeatext-csi",
+             backbone_args={"m": 56, "n": 56, "power_input": False}, transform="lvm4csi/real-imag-zero",
+             transform_config=bench_t, heads=_loc_head(), tower="csi", fields=_LOC_FIELDS,
              description="Paper benchmark NoFeatExt-CSI for localization (214,114 trainable parameters)",
              tags=["lvm4csi", "positioning", "benchmark"], datasets=["city"], **_COMMON)
-    register("lvm4csi/loc-convfeatext-csi", backbone="lvm4csi/convfeatext-csi", backbone_args={},
-             transform="lvm4csi/real-imag-zero", transform_config=bench_t, heads=_loc_head(), sample_input=loc_input,
+    register("lvm4csi/loc-convfeatext-csi", backbone="lvm4csi/convfeatext-csi", backbone_args={"power_input": False},
+             transform="lvm4csi/real-imag-zero", transform_config=bench_t, heads=_loc_head(), tower="csi",
+             fields=_LOC_FIELDS,
              description="Paper benchmark ConvFeatExt-CSI for localization (334,106 trainable parameters)",
              tags=["lvm4csi", "positioning", "benchmark"], datasets=["city"], **_COMMON)
 

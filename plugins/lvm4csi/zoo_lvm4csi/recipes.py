@@ -126,6 +126,8 @@ def localization(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bo
     from zoo_core.data.plots import plot_error_cdf
     from zoo_core.train import TrainConfig, fit
 
+    from zoo_core.fields import power_db
+
     from .cache import FeatureCache
     from .training import localization_loss, train_head
 
@@ -133,49 +135,54 @@ def localization(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bo
     csi, xy = _city_localization_data(samples, seed, snr_db)
     tr, te = random_split(len(csi), [0.8, 0.2], seed=seed)
     x, y = torch.from_numpy(csi), torch.from_numpy(xy)
+    p_db = power_db(x)  # the batch field the localization head reads
     m, n = csi.shape[1:]
-    p_db = 10 * torch.log10(x[tr].abs().pow(2).mean((1, 2)))
-    power = {"power_offset_db": float(p_db.mean()), "power_scale_db": float(p_db.std().clamp_min(1e-3))}
+    power = {"power_offset_db": float(p_db[tr].mean()), "power_scale_db": float(p_db[tr].std().clamp_min(1e-3))}
     lo, hi = y[tr].min(0).values - 1.0, y[tr].max(0).values + 1.0
-    heads = {"positioning": {"name": "lvm4csi/localization", "args": {"bounds": [lo.tolist(), hi.tolist()]}}}
+    heads = {"positioning": {"name": "lvm4csi/localization",
+                             "args": {"bounds": [lo.tolist(), hi.tolist()], "power": "field", **power}}}
 
     # LVM4CSI: frozen features once (cached), then the head on the cache
     lvm = zoo_core.create_model(
         "lvm4csi/loc-efficientnet-lite0", arch=arch, pretrained=pretrained, missing_weights="random",
-        **_pinned(revision), heads=heads, transform_config={"size": image_size, "angular_delay": True, "beta": 4, "gamma": 4, **power})
+        **_pinned(revision), heads=heads,
+        transform_config={"size": image_size, "angular_delay": True, "beta": 4, "gamma": 4, "power_plane": False})
     cache = FeatureCache(cache_dir or out_dir / "feature_cache")
     got = cache.features(lvm, x, batch_size=32, bf16=bf16, progress=progress)
     head = lvm.heads["positioning"]
     t0 = time.perf_counter()
     _say(progress, f"training the localization head on cached features ({epochs} epochs)")
-    train_head(head, got.features[tr], y[tr], localization_loss, epochs, batch_size, lr, seed, progress=False)
+    train_head(head, got.features[tr], y[tr], localization_loss, epochs, batch_size, lr, seed, progress=False,
+               extra=(p_db[tr],))
     head_seconds = time.perf_counter() - t0
     with torch.no_grad():
-        pred = {"LVM4CSI": head(got.features[te])}
+        pred = {"LVM4CSI": head(got.features[te], p_db[te])}
 
     # paper benchmarks, trained end to end on the 2-channel real/imag input (no upsampling)
-    bench_t = {"size": None, "angular_delay": False, **power}
+    bench_t = {"size": None, "angular_delay": False, "power_plane": False}
     trainable = {"LVM4CSI": sum(p.numel() for p in head.parameters())}
     for label, name, args in (("NoFeatExt-CSI", "lvm4csi/loc-nofeatext-csi", {"m": m, "n": n}),
                               ("ConvFeatExt-CSI", "lvm4csi/loc-convfeatext-csi", {})):
         net = zoo_core.create_model(name, heads=heads, transform_config=bench_t, **args)
         trainable[label] = sum(p.numel() for p in net.parameters() if p.requires_grad)
         inputs = net.transform(x)  # cheap and deterministic: once, not per epoch
-        data = torch.utils.data.TensorDataset(inputs[tr], y[tr])
+        data = torch.utils.data.TensorDataset(inputs[tr], p_db[tr], y[tr])
 
         def loss(model, batch):
-            return localization_loss(model.heads["positioning"], model.forward_features(batch[0], transform=False), batch[1])
+            images, p, target = batch
+            feats = model.forward_features(images, transform=False)
+            return localization_loss(model.heads["positioning"], feats, p, target)
 
         _say(progress, f"training benchmark {label} end to end ({bench_epochs} epochs)")
         fit(net, data, loss, TrainConfig(epochs=bench_epochs, batch_size=batch_size, lr=lr, optimizer="adam",
                                          seed=seed, progress=False))
         with torch.no_grad():
-            pred[label] = net(inputs[te], transform=False)
+            pred[label] = net({"csi": inputs[te], "power_db": p_db[te]}, transform=False)
 
     truth = y[te].numpy()
     errors = {k: position_errors(v.numpy(), truth) for k, v in pred.items()}
     plot_error_cdf(errors, out_dir / "error_cdf.png", title=f"Localization error CDF, city scene, {snr_db:g} dB SNR")
-    metrics = {"weights": lvm.backbone.weights, "arch": arch, "feature_cache_hit": got.hit,
+    metrics = {"weights": lvm.config.encoder("csi").weights, "arch": arch, "feature_cache_hit": got.hit,
                "feature_seconds": got.seconds, "head_train_seconds": head_seconds,
                "train_samples": len(tr), "test_samples": len(te)}
     for k, v in pred.items():
@@ -183,7 +190,6 @@ def localization(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bo
         for key, val in positioning_errors(v.numpy(), truth).items():
             metrics[f"{tag}_{key}"] = val
         metrics[f"{tag}_trainable_parameters"] = trainable[k]
-    lvm.config["backbone"]["args"]["pretrained"] = False  # the weights are in model.safetensors
     lvm.save_pretrained(out_dir / "model", metrics={k: v for k, v in metrics.items() if k.startswith("lvm4csi_")})
     return metrics
 
@@ -244,7 +250,7 @@ def har(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bool = True
     head_seconds = time.perf_counter() - t0
     with torch.no_grad():
         pred = head(fb.features).argmax(-1).numpy()
-    metrics = {"weights": model.backbone.weights, "arch": arch, "head_train_seconds": head_seconds,
+    metrics = {"weights": model.config.encoder("csi").weights, "arch": arch, "head_train_seconds": head_seconds,
                "lvm4csi_accuracy": accuracy(pred, yb.numpy()),
                "lvm4csi_mean_class_accuracy": mean_class_accuracy(pred, yb.numpy(), len(names)),
                "lvm4csi_trainable_parameters": sum(p.numel() for p in head.parameters()),
@@ -266,7 +272,6 @@ def har(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bool = True
                         "scratch_mean_class_accuracy": mean_class_accuracy(sp, yb.numpy(), len(names)),
                         "scratch_trainable_parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
                         "scratch_epochs": scratch_epochs, "scratch_image_size": scratch_size})
-    model.config["backbone"]["args"]["pretrained"] = False  # the weights are in model.safetensors
     model.save_pretrained(out_dir / "model", metrics={k: v for k, v in metrics.items() if k.startswith("lvm4csi_")})
     return metrics
 

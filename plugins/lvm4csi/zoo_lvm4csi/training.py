@@ -8,9 +8,11 @@ from zoo_core.train import TrainConfig, fit
 
 
 def train_head(head: torch.nn.Module, features: torch.Tensor, targets: torch.Tensor, loss, epochs: int = 30,
-               batch_size: int = 200, lr: float = 1e-3, seed: int = 0, progress: bool = True, evaluate=None):
-    """`loss(head, features_batch, targets_batch) -> scalar`; returns the core's History."""
-    data = torch.utils.data.TensorDataset(features, targets)
+               batch_size: int = 200, lr: float = 1e-3, seed: int = 0, progress: bool = True, evaluate=None,
+               extra: tuple[torch.Tensor, ...] = ()):
+    """`loss(head, features_batch, *extra_batches, targets_batch) -> scalar`; returns the core's
+    History. `extra` are per-sample inputs the head reads besides the features (the power)."""
+    data = torch.utils.data.TensorDataset(features, *extra, targets)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed, progress=progress)
     return fit(head, data, lambda h, batch: loss(h, *batch), cfg, evaluate=evaluate)
 
@@ -19,6 +21,6 @@ def classification_loss(head, feats, labels):
     return torch.nn.functional.cross_entropy(head(feats), labels)
 
 
-def localization_loss(head, feats, positions):
+def localization_loss(head, feats, power_db, positions):
     """MSE on coordinates scaled to [0, 1] (the sigmoid's range)."""
-    return torch.nn.functional.mse_loss(head.forward_unit(feats), head.to_unit(positions))
+    return torch.nn.functional.mse_loss(head.forward_unit(feats, power_db), head.to_unit(positions))

@@ -3,8 +3,8 @@
 - `AngularDelayJet`: |F_aᵀ Y F_d| normalised to [0, 1] per sample, jet RGB (channel
   estimation, Fig. 5).
 - `RealImagZero`: real, imaginary and an all-zero channel, normalised per sample; the
-  channel power, which the normalisation removes, rides along as a fourth constant plane
-  that `FrozenLVM(power_input=True)` strips off and appends to the features (Fig. 7).
+  channel power, which the normalisation removes, is the batch field `power_db` that the
+  localization head reads (Fig. 7).
 - `HARImage`: |CSI| of T × M × N reshaped to T × MN, normalised, jet RGB, resized to the
   backbone's input size (Fig. 6).
 
@@ -14,10 +14,13 @@ All accept complex CSI either as (B, M, N) / (B, T, M, N) or in the `WirelessDat
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 
 from zoo_core.interfaces import Transform
+from zoo_core.validation import Size
 
 from .colormap import jet
 from .dft import angular_delay
@@ -64,7 +67,7 @@ def modulus_image(csi: torch.Tensor, beta: int = 4, gamma: int = 4) -> torch.Ten
 class AngularDelayJet(Transform):
     """Complex CSI (B, M, N) → jet RGB (B, 3, γN, βM) of the normalised angular-delay modulus."""
 
-    def __init__(self, beta: int = 4, gamma: int = 4, size: int | None = None):
+    def __init__(self, beta: Size = 4, gamma: Size = 4, size: Size | None = None):
         if int(beta) < 1 or int(gamma) < 1:
             raise TransformInputError(f"oversampling factors must be >= 1, got beta={beta}, gamma={gamma}")
         super().__init__(beta=int(beta), gamma=int(gamma), size=size)
@@ -77,18 +80,23 @@ class AngularDelayJet(Transform):
 
 
 class RealImagZero(Transform):
-    """Complex CSI → (B, 4, S, S): real, imaginary, zeros (each / max |·| per sample) + power.
+    """Complex CSI → (B, 3, S, S): real, imaginary, zeros (each / max |·| per sample).
 
     `angular_delay=True` (the paper's localization input) first maps the CSI by eq. 12;
-    the image is then resized to `size`. The fourth plane holds the standardised channel
-    power p = (10·log10(mean |H|²) − power_offset_db) / power_scale_db everywhere."""
+    the image is then resized to `size`. The per-sample normalisation removes the channel
+    power; the localization head reads it as the batch field `power_db` instead.
 
-    def __init__(self, size: int | None = 224, angular_delay: bool = True, beta: int = 4, gamma: int = 4,
-                 power_offset_db: float = 0.0, power_scale_db: float = 10.0):
+    `power_plane=True` is the format-1 layout, kept so that saved models load unchanged: a
+    fourth plane holds the standardised power p = (10·log10(mean |H|²) − power_offset_db) /
+    power_scale_db everywhere, for `FrozenLVM(power_input=True)` to strip and append."""
+
+    def __init__(self, size: Size | None = 224, angular_delay: bool = True, beta: Size = 4, gamma: Size = 4,
+                 power_offset_db: float = 0.0, power_scale_db: float = 10.0, power_plane: bool = True):
         if power_scale_db <= 0:
             raise TransformInputError("power_scale_db must be > 0")
         super().__init__(size=size, angular_delay=bool(angular_delay), beta=int(beta), gamma=int(gamma),
-                         power_offset_db=float(power_offset_db), power_scale_db=float(power_scale_db))
+                         power_offset_db=float(power_offset_db), power_scale_db=float(power_scale_db),
+                         power_plane=bool(power_plane))
 
     @staticmethod
     def power_db(x: torch.Tensor) -> torch.Tensor:
@@ -107,6 +115,8 @@ class RealImagZero(Transform):
         if not torch.is_complex(x):
             raise TransformInputError("real-imag-zero expects complex CSI (complex64)")
         img = self.image(x)
+        if not self.config.get("power_plane", True):
+            return img
         p = (self.power_db(x) - self.config["power_offset_db"]) / self.config["power_scale_db"]
         plane = p.to(img.dtype)[:, None, None, None].expand(-1, 1, *img.shape[-2:])
         return torch.cat([img, plane], dim=1)
@@ -115,7 +125,7 @@ class RealImagZero(Transform):
 class HARImage(Transform):
     """CSI (B, T, M, N) (complex or amplitude) → |·| as T × MN → [0, 1] → jet → (B, 3, S, S)."""
 
-    def __init__(self, size: int | None = 224, colormap: str = "jet"):
+    def __init__(self, size: Size | None = 224, colormap: Literal["jet", "gray"] = "jet"):
         if colormap not in ("jet", "gray"):
             raise TransformInputError(f"colormap must be 'jet' or 'gray', got {colormap!r}")
         super().__init__(size=size, colormap=colormap)

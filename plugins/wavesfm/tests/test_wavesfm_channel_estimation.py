@@ -64,7 +64,7 @@ def test_tiny_channel_estimation_fine_tuning_beats_ls():
     torch.manual_seed(0)
     model = zoo_core.create_model(TINY_NAME, depth=2, heads={
         "ce": {"name": head["name"], "args": {**head["args"], "out_size": list(h.shape[-2:])}}})
-    model.transform = PilotGrid.fit(x[:n_train], size=32, ls=True)
+    model.set_transform(PilotGrid.fit(x[:n_train], size=32, ls=True), "wavesfm/pilots")
     prepare(model, "ce", "full")
     opt = torch.optim.AdamW(model.trainable_parameters(), lr=3e-3, weight_decay=0.0)
     gen, losses = torch.Generator().manual_seed(0), []

@@ -62,8 +62,8 @@ def test_lora_step_trains_adapters_only():
 
 @pytest.mark.parametrize("mode,expect", [
     ("linear-probe", lambda n: n.startswith("heads.activity.")),
-    ("last-k", lambda n: n.startswith(("heads.activity.", "backbone.blocks.1."))),
-    ("full", lambda n: n.startswith("backbone.") or n.startswith("heads.activity.")),
+    ("last-k", lambda n: n.startswith(("heads.activity.", "encoders.signal.backbone.blocks.1."))),
+    ("full", lambda n: n.startswith("encoders.signal.backbone.") or n.startswith("heads.activity.")),
 ])
 def test_modes_set_what_trains(mode, expect):
     model = _tiny()
@@ -111,7 +111,7 @@ def test_multi_task_adapters_switch_save_load_and_plain_peft(tmp_path):
         assert not torch.allclose(feats["activity"], feats["positioning"])
         out = {t: model(x, task=t) for t in ("activity", "positioning")}
     model.save_pretrained(tmp_path / "m")
-    assert (tmp_path / "m/adapters/activity/adapter_model.safetensors").exists()
+    assert (tmp_path / "m/adapters/activity/signal/adapter_model.safetensors").exists()
     loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
     with torch.no_grad():
         for t in ("activity", "positioning"):
@@ -120,9 +120,10 @@ def test_multi_task_adapters_switch_save_load_and_plain_peft(tmp_path):
     base = zoo_core.create_model(TINY_NAME, depth=2).backbone
     from safetensors.torch import load_file
 
-    state = {k.removeprefix("backbone."): v for k, v in load_file(str(tmp_path / "m/model.safetensors")).items()
-             if k.startswith("backbone.")}
+    prefix = "encoders.signal.backbone."
+    state = {k.removeprefix(prefix): v for k, v in load_file(str(tmp_path / "m/model.safetensors")).items()
+             if k.startswith(prefix)}
     base.load_state_dict(state)
-    peft_model = PeftModel.from_pretrained(base, str(tmp_path / "m/adapters/positioning")).eval()
+    peft_model = PeftModel.from_pretrained(base, str(tmp_path / "m/adapters/positioning/signal")).eval()
     with torch.no_grad():
         assert torch.allclose(peft_model(x), feats["positioning"], atol=1e-6)

@@ -128,8 +128,8 @@ def test_contract_kit(tmp_path):
 
     reports = {r.model: r for r in check_plugin("wavesfm", tmp_path)}
     tiny = reports["wavesfm/vit-tiny-p8-32"]
-    assert tiny.output_shapes["activity"] == (2, 6)
-    assert tiny.output_shapes["rf-classification"] == (2, 20)
-    assert tiny.output_shapes["positioning"] == (2, 3)
-    assert tiny.output_shapes["channel-estimation"] == (2, 2, 32, 32)
+    assert tiny.output_shapes["activity"] == (3, 6)
+    assert tiny.output_shapes["rf-classification"] == (3, 20)
+    assert tiny.output_shapes["positioning"] == (3, 3)
+    assert tiny.output_shapes["channel-estimation"] == (3, 2, 32, 32)
     assert math.isclose(reports["wavesfm/vit-p16-224"].num_parameters, 38e6, rel_tol=0.03)

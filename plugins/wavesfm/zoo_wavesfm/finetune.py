@@ -13,6 +13,9 @@ itself; peft scales by lora_alpha / r, so `lora_config` sets lora_alpha = α · 
 
 from __future__ import annotations
 
+import re
+
+from zoo_core.adapters import adapter_parameter_names
 from zoo_core.errors import WzooError
 
 MODES = ("linear-probe", "last-k", "lora", "full")
@@ -42,14 +45,16 @@ def prepare(model, task: str, mode: str = "lora", trainable_blocks: int = 2, ran
     if mode == "lora" and task not in model.adapter_configs:
         model.add_adapter(task, lora_config(rank, alpha, dropout))
     model.set_task(task)
+    adapters = adapter_parameter_names(model.backbone)
     if mode == "full":
         for name, p in model.backbone.named_parameters():
-            p.requires_grad = not _is_lora(name)
+            p.requires_grad = name not in adapters
     else:
         model.freeze_backbone(trainable_blocks if mode == "last-k" else 0)
+        own = adapter_parameter_names(model.backbone, task) if mode == "lora" else set()
         for name, p in model.backbone.named_parameters():  # only this task's adapter trains
-            if _is_lora(name):
-                p.requires_grad = mode == "lora" and f".{task}." in f"{name}."
+            if name in adapters:
+                p.requires_grad = name in own
     for p in model.transform.parameters():
         p.requires_grad = False
     for head_task, head in model.heads.items():
@@ -58,13 +63,9 @@ def prepare(model, task: str, mode: str = "lora", trainable_blocks: int = 2, ran
     return model
 
 
-def _is_lora(name: str) -> bool:
-    return any(part.startswith("lora_") for part in name.split("."))
-
-
 def layer_id(name: str, depth: int) -> int:
     """0 for embeddings, i + 1 for block i, depth + 1 for the final norm and heads (as MAE)."""
-    name = name.removeprefix("backbone.")
+    name = re.sub(r"^encoders\.[^.]+\.backbone\.", "", name)
     if name.startswith(("cls_token", "pos_embed", "patch_embeds")):
         return 0
     if name.startswith("blocks."):

@@ -49,19 +49,24 @@ def register_transforms(register):
              description="Reference + received pilots -> [-1,1] -> standardisation -> bicubic resize")
 
 
+def _signal(size: int) -> dict:
+    """One tower, `signal`: a wireless image (spectrogram, CSI, pilot grid) of 1, 3 or 4 channels."""
+    return {"signal": {"shape": [3, size, size], "dtype": "float32"}}
+
+
 @hookimpl
 def register_models(register):
-    common = dict(backbone="wavesfm/vit", transform="wavesfm/image", papers=[PAPER], license="apache-2.0",
+    common = dict(backbone="wavesfm/vit", transform="wavesfm/image", tower="signal", papers=[PAPER], license="apache-2.0",
                   tags=["vit", "mae", "lora", "foundation-model"])
     register(MODEL_NAMES["tiny"], backbone_args=SIZES["tiny"], transform_config={"size": 32},
-             heads=task_heads("tiny"), sample_input={"shape": [2, 3, 32, 32], "dtype": "float32"},
+             heads=task_heads("tiny"), fields=_signal(32),
              description="Tiny WavesFM ViT (32x32, patch 8, dim 64, 4 blocks) with the paper's four task heads; "
                          "for tests and quick CPU runs", **common)
     register(MODEL_NAMES["small"], backbone_args=SIZES["small"], transform_config={"size": 64},
-             heads={}, sample_input={"shape": [1, 3, 64, 64], "dtype": "float32"},
+             heads={}, fields=_signal(64),
              description="Small WavesFM ViT (64x64, patch 8, dim 192, 6 blocks) for CPU pre-training", **common)
     register(MODEL_NAMES["paper"], backbone_args=SIZES["paper"], transform_config={"size": 224},
-             heads={}, sample_input={"shape": [1, 3, 224, 224], "dtype": "float32"},
+             heads={}, fields=_signal(224),
              description="WavesFM encoder of the paper (Table I: 224x224, patch 16, 12 blocks, dim 512, "
                          "MLP 2048, 8 heads, about 38 M parameters)", **common)
 

@@ -121,7 +121,7 @@ def _pretrain(out_dir, size, epochs, n_samples, batch_size, lr, seed):
     plot_reconstruction(mae, data[0][:4], out_dir / "reconstruction_pilots.png", seed=seed)
     plot_reconstruction(mae, data[-1][:4], out_dir / "reconstruction_city.png", seed=seed)
     model = create_model(MODEL_NAMES[size], heads={})
-    model.backbone.load_state_dict(mae.encoder.state_dict())
+    model.load_tower_weights(mae.encoder.state_dict(), "wzoo:wavesfm/pretrain")
     metrics = {"mwm_loss_first": history.epochs[0]["train_loss"], "mwm_loss_last": history.epochs[-1]["train_loss"],
                "epochs": epochs}
     model.save_pretrained(out_dir / "model", metrics=metrics)
@@ -149,10 +149,9 @@ def _pretrained_model(size, heads, transform, transform_name, mae=None):
     from zoo_core import create_model
 
     model = create_model(MODEL_NAMES[size], heads=heads)
-    model.transform = transform  # registered models carry wavesfm/image; swap in the fitted one
-    model.config["transform"] = {"name": transform_name, "config": transform.config}
+    model.set_transform(transform, transform_name)  # registered models carry wavesfm/image; the fitted one
     if mae is not None:
-        model.backbone.load_state_dict(mae.encoder.state_dict())
+        model.load_tower_weights(mae.encoder.state_dict(), "wzoo:wavesfm/pretrain")
     return model
 
 
