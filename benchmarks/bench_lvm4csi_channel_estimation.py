@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 from zoo_lvm4csi.detection import PeakDetector
-from zoo_lvm4csi.dft import atoms, ls_gains, reconstruct
+from zoo_lvm4csi.dft import atoms, ls_gains, pixel_to_path, reconstruct
 from zoo_lvm4csi.estimation import PathDetectionEstimator
 
 from zoo_core.data.generators import geometric
@@ -46,7 +46,7 @@ def main():
         for i, d in enumerate(dets):
             c = d.centres.double().numpy()
             cx[i, :len(c)], cy[i, :len(c)], mask[i, :len(c)] = c[:, 0], c[:, 1], True
-        theta, delay = geometric.pixel_to_path(cx, cy, 64, 64)
+        theta, delay = pixel_to_path(cx, cy, 64, 64)
         a, b = atoms(theta, delay, 64, 64)
         reconstruct(ls_gains(y, a, b, mask), a, b)
         t3 = time.perf_counter()

@@ -5,6 +5,7 @@ import pytest
 import torch
 from zoo_lvm4csi import detection
 from zoo_lvm4csi.detection import Detections, Detector, PeakDetector
+from zoo_lvm4csi.dft import path_to_pixel
 from zoo_lvm4csi.estimation import PathDetectionEstimator, nmse_table
 from zoo_lvm4csi.transforms import AngularDelayJet, modulus_image
 
@@ -45,7 +46,7 @@ class OracleBoxes(Detector):
     """A detector that returns the true path positions: isolates the LS + eq. 13/14 path."""
 
     def __init__(self, data):
-        self.w, self.h = geometric.path_to_pixel(data.extras["theta"], data.extras["delay"], 64, 64)
+        self.w, self.h = path_to_pixel(data.extras["theta"], data.extras["delay"], 64, 64)
 
     def detect(self, images):
         out = []
@@ -89,3 +90,25 @@ def test_intensity_goes_straight_to_the_peak_detector_and_rgb_only_to_rgb_detect
     PathDetectionEstimator(RGBOnly())(y)
     assert seen["rgb"].shape == (3, 3, 64, 64)
     torch.testing.assert_close(seen["rgb"], AngularDelayJet(beta=4, gamma=4)(y))
+
+
+def test_pixel_to_path_finds_single_paths_within_one_cell():
+    """A single path a(Θ) b(T)ᵀ built from the core's steering vectors peaks at the pixel that
+    `pixel_to_path` maps back to (Θ, T) within one image cell; Θ = 1 − w/(βM) is eq. 13."""
+    import numpy as np
+
+    from zoo_core.data.generators.geometric import steering_angle, steering_delay
+    from zoo_lvm4csi.dft import angular_delay, pixel_to_path
+
+    m, n, beta, gamma = 16, 12, 4, 4
+    rng = np.random.default_rng(0)
+    for theta, delay in rng.uniform(0, 1, (20, 2)):
+        h = np.outer(steering_angle(theta, m), steering_delay(delay, n))
+        img = angular_delay(torch.from_numpy(h.astype(np.complex64)), beta, gamma).abs().numpy()
+        w, c = np.unravel_index(img.argmax(), img.shape)
+        t_hat, d_hat = pixel_to_path(w, c, m, n, beta, gamma)
+        wrap = lambda x: np.abs((x + 0.5) % 1.0 - 0.5)  # noqa: E731
+        assert wrap(t_hat - theta) <= 1 / (beta * m) and wrap(d_hat - delay) <= 1 / (gamma * n)
+        w_back, c_back = path_to_pixel(t_hat, d_hat, m, n, beta, gamma)
+        assert np.isclose(w_back, w) and np.isclose(c_back, c)
+    assert np.isclose(pixel_to_path(8, 0, m, n)[0], 1 - 8 / (beta * m))

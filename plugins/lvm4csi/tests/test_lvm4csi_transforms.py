@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from zoo_lvm4csi.colormap import jet, jet_inverse, jet_lut
-from zoo_lvm4csi.dft import angular_delay, atoms, ls_gains, reconstruct
+from zoo_lvm4csi.dft import angular_delay, atoms, ls_gains, path_to_pixel, reconstruct
 from zoo_lvm4csi.transforms import AngularDelayJet, HARImage, RealImagZero, modulus_image
 
 from zoo_core.data.generators import geometric
@@ -75,7 +75,7 @@ def test_angular_delay_jet_puts_a_single_path_where_eq13_says():
     inten = jet_inverse(img)
     for i in range(2):
         y, x = np.unravel_index(int(inten[i].argmax()), inten[i].shape)
-        ew, eh = geometric.path_to_pixel(data.extras["theta"][i, 0], data.extras["delay"][i, 0], 16, 16)
+        ew, eh = path_to_pixel(data.extras["theta"][i, 0], data.extras["delay"][i, 0], 16, 16)
         assert abs((x - ew + 32) % 64 - 32) <= 0.5 and abs((y - eh + 32) % 64 - 32) <= 0.5
 
 

@@ -11,9 +11,9 @@ this module calls it where it can and keeps torch only where the hot path needs 
   torch because every transform runs it on whole batches, on the model's device (the tests
   check the two agree);
 - a path's spot sits at angle bin w = βM(1 - Θ) and delay bin h = γN(1 - T) (mod), i.e.
-  Θ = 1 - w/(βM) (eq. 13) and T = 1 - h/(γN): the core's `pixel_to_path`, which the
-  estimator calls directly (the paper's T = h/(γN) holds for its eq. 6, which has b^H; see
-  the generator's docstring).
+  Θ = 1 - w/(βM) (eq. 13) and T = 1 - h/(γN): `pixel_to_path` here, the one place that
+  encodes it (the paper's T = h/(γN) holds for its eq. 6, which has b^H; see the core's
+  geometric generator's docstring).
 
 Images put the angle axis along the width (x = w) and the delay axis along the height
 (y = h), so a box centre (x, y) reads as (w, h) of eq. 13. Pixel k is centred on coordinate
@@ -26,6 +26,20 @@ import numpy as np
 import torch
 
 from zoo_core.data.generators.geometric import steering_angle, steering_delay
+
+
+def pixel_to_path(w, h, M: int, N: int, beta: int = 4, gamma: int = 4):
+    """(Theta, T) of image pixel (w, h) (row w = angle bin, column h = delay bin)."""
+    theta = np.mod(1.0 - np.asarray(w, dtype=np.float64) / (beta * M), 1.0)
+    delay = np.mod(1.0 - np.asarray(h, dtype=np.float64) / (gamma * N), 1.0)
+    return theta, delay
+
+
+def path_to_pixel(theta, delay, M: int, N: int, beta: int = 4, gamma: int = 4):
+    """Continuous image coordinates (w, h) of a path (inverse of `pixel_to_path`)."""
+    w = np.mod((1.0 - np.asarray(theta, dtype=np.float64)) * beta * M, beta * M)
+    h = np.mod((1.0 - np.asarray(delay, dtype=np.float64)) * gamma * N, gamma * N)
+    return w, h
 
 
 def angular_delay(y: torch.Tensor, beta: int = 4, gamma: int = 4) -> torch.Tensor:

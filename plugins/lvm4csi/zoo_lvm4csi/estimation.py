@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from zoo_core.data.generators.geometric import pixel_to_path
 
 from .detection import Detections, Detector, PeakDetector
-from .dft import atoms, ls_gains, reconstruct
+from .dft import atoms, ls_gains, pixel_to_path, reconstruct
 from .transforms import AngularDelayJet, as_matrix, modulus_image
 
 

@@ -27,9 +27,8 @@ What the two-tower (EPNN/CFENN) and CSI-CLIP methods train on, without a ray tra
 - Maps: env_map (areas, map_px, map_px) uint8 occupancy (pixel centre inside a building) and
   env_edges (occupied pixels with a free 4-neighbour, or on the border), map_scale = area
   side / map_px metres per pixel, scene_id = area index.
-- extras["position_vector"] (N, 8) = [BS x, y, z, UE x, y, z, LOS, metres-per-pixel] with
-  x, y in pixel units (metres / map_scale, as the two-tower paper puts positions on the map)
-  and z in metres. bs_pos / ue_pos / labels["position"] are in metres (area-local).
+- bs_pos / ue_pos / labels["position"] are raw positions in metres (area-local); a method that
+  wants them in map pixels divides by map_scale itself (the two-tower plugin does).
 - Pairs with no path at all (outage) are dropped and replaced by more areas unless
   keep_outage=True (then their CSI is zero and their beam label is -1).
 
@@ -439,9 +438,6 @@ def generate(n: int, seed: int = 0, progress: bool = False, **params):
     hz = np.array([p["bs_height_m"], p["ue_height_m"]])
     bs_pos = np.column_stack([bs_xy, np.full(n, hz[0])])
     ue_pos = np.column_stack([ue_xy, np.full(n, hz[1])])
-    s = scale[area_of]
-    pos_vec = np.column_stack([bs_xy / s[:, None], bs_pos[:, 2], ue_xy / s[:, None], ue_pos[:, 2],
-                               los.astype(np.float64), s])
 
     meta_params = {k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in p.items()}
     # share of generated (BS, UE) pairs with no path at all (dropped unless keep_outage)
@@ -455,7 +451,6 @@ def generate(n: int, seed: int = 0, progress: bool = False, **params):
         env_map=occ, env_edges=edges, map_scale=scale,
         labels={"position": ue_pos.astype(np.float32), "beam": beam, "los": los.astype(np.int64)},
         extras={
-            "position_vector": pos_vec.astype(np.float32),
             "path_length_m": path_len,
             "path_delay_s": path_delay,
             "path_aod_rad": path_aod.astype(np.float32),
@@ -482,12 +477,10 @@ def generate(n: int, seed: int = 0, progress: bool = False, **params):
                       " cir = ifft(csi) over subcarriers",
             "papers": ["two-tower multimodal (WAIR-D setup)", "CSI-CLIP"],
             "outage_fraction": outage_fraction,
-            "position_vector": ["bs_x_px", "bs_y_px", "bs_z_m", "ue_x_px", "ue_y_px", "ue_z_m",
-                                "los", "metres_per_pixel"],
             "units": {
                 "path_length_m": "m (unfolded 3-D length)", "path_delay_s": "s",
                 "path_aod_rad": "rad, azimuth of departure at the BS from +x (ULA axis)",
-                "position": "m", "position_vector": "x, y in pixels; z in m; scale in m/pixel",
+                "position": "m",
                 "buildings": "m, (x0, y0, x1, y1) per building, NaN padding",
                 "beam_power": "sum over subcarriers of |w_b^H h_k|^2",
             },

@@ -23,8 +23,8 @@ Theta + w/(beta M) and T + h/(gamma N) are integers, so
 
 The paper's eq. 13 writes T = h/(gamma N): that holds for its eq. 6, which uses b(T)^H
 instead of b(T)^T. We keep eqs. (3)-(5) (a positive delay is a negative phase slope over
-subcarriers, as physics says) and give the mapping that is right for them; `pixel_to_path`
-and `path_to_pixel` are the one place that encodes it.
+subcarriers, as physics says); the LVM4CSI plugin's `pixel_to_path` / `path_to_pixel` (in
+`zoo_lvm4csi.dft`) encode the mapping that is right for them.
 
 Sample layout: csi (N, rx=M, tx=1, subcarrier=N_sc, symbol=1) is the true H; extras "Y"
 (same shape, noisy pilots), "theta", "delay", "alpha" (n, L_max), "path_mask" (n, L_max),
@@ -68,20 +68,6 @@ def angular_delay_image(Y, beta: int = 4, gamma: int = 4) -> np.ndarray:
     Y = np.asarray(Y)
     M, N = Y.shape[-2:]
     return np.fft.fft2(Y, s=(beta * M, gamma * N), axes=(-2, -1))
-
-
-def pixel_to_path(w, h, M: int, N: int, beta: int = 4, gamma: int = 4):
-    """(Theta, T) of image pixel (w, h) (row w = angle bin, column h = delay bin)."""
-    theta = np.mod(1.0 - np.asarray(w, dtype=np.float64) / (beta * M), 1.0)
-    delay = np.mod(1.0 - np.asarray(h, dtype=np.float64) / (gamma * N), 1.0)
-    return theta, delay
-
-
-def path_to_pixel(theta, delay, M: int, N: int, beta: int = 4, gamma: int = 4):
-    """Continuous image coordinates (w, h) of a path (inverse of `pixel_to_path`)."""
-    w = np.mod((1.0 - np.asarray(theta, dtype=np.float64)) * beta * M, beta * M)
-    h = np.mod((1.0 - np.asarray(delay, dtype=np.float64)) * gamma * N, gamma * N)
-    return w, h
 
 
 def uniform_phase_correlation(size: int, lo: float, hi: float) -> np.ndarray:
