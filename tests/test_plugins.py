@@ -53,7 +53,7 @@ def broken_modules(tmp_path, monkeypatch):
 
 
 def test_discovers_entry_point_plugins(fake_plugin):
-    assert zoo_core.list_models("fake/*") == ["fake/no-hub", "fake/tiny"]
+    assert zoo_core.list_models("fake/*") == ["fake/no-hub", "fake/tiny", "fake/two-tower"]
     info = {p.name: p for p in zoo_core.list_plugins()}
     assert info["fake"].status == "loaded" and info["core"].status == "loaded"
 
@@ -77,7 +77,7 @@ def test_broken_plugin_is_isolated(use_plugins, broken_modules, module, expected
     assert info["xbad"].status == "failed"
     assert expected in info["xbad"].error
     # the others still work, and a failed plugin leaves nothing half-registered
-    assert zoo_core.list_models() == ["fake/no-hub", "fake/tiny"]
+    assert zoo_core.list_models() == ["fake/no-hub", "fake/tiny", "fake/two-tower"]
 
 
 def test_a_failed_plugin_leaves_nothing_registered(use_plugins, tmp_path, monkeypatch):

@@ -32,6 +32,7 @@ class TinyAttentionBackbone(Backbone):
 @hookimpl
 def register_backbones(register):
     register("fake/tiny-attn", "wzoo_fakes:TinyAttentionBackbone", description="test backbone")
+    register("fake/tiny-mlp", "wzoo_fakes:TinyMLP", description="test tower")
 
 
 @hookimpl
@@ -51,3 +52,31 @@ def register_models(register):
         papers=["2504.14100"],
     )
     register("fake/no-hub", backbone="fake/tiny-attn", sample_input={"shape": [2, 8]})
+    register(
+        "fake/two-tower",
+        towers={
+            "csi": {"backbone": "fake/tiny-mlp", "backbone_args": {"in_features": 8, "dim": 12}, "embed_dim": 6,
+                    "fields": {"csi": {"shape": [8], "dtype": "float32"}}},
+            "env": {"backbone": "fake/tiny-mlp", "backbone_args": {"in_features": 5, "dim": 10}, "embed_dim": 6,
+                    "transform": "standardize", "transform_config": {"mean": [0.0], "std": [2.0]},
+                    "fields": {"env": {"shape": [5], "dtype": "float32"}}},
+        },
+        heads={"match": {"name": "contrastive", "args": {}, "towers": ["csi", "env"]},
+               "los": {"name": "linear", "args": {"num_outputs": 2}, "towers": ["csi"]},
+               "zero-shot": {"name": "prototype", "args": {"num_classes": 3}, "towers": ["csi"]}},
+        default_task="los",
+        description="A tiny two-tower contrastive model for the core's tests",
+        license="apache-2.0",
+    )
+
+
+class TinyMLP(Backbone):
+    """A two-layer MLP on a flat input: one tower of the fake two-tower model."""
+
+    def __init__(self, in_features: int = 8, dim: int = 12):
+        super().__init__()
+        self.num_features = dim
+        self.net = nn.Sequential(nn.Linear(in_features, dim), nn.ReLU(), nn.Linear(dim, dim))
+
+    def forward_features(self, x):
+        return self.net(x.flatten(1))

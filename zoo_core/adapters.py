@@ -8,6 +8,7 @@ lists its adapter sub-modules in `adapter_layer_names` and wraps the original la
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -21,6 +22,8 @@ PEFT_PREFIX = "base_model.model."  # how a PeftModel names the keys of the model
 
 
 def _tuner_layers(module: nn.Module):
+    if "peft" not in sys.modules:  # no adapter can exist before peft is imported (it is slow to import)
+        return
     from peft.tuners.tuners_utils import BaseTunerLayer
 
     for name, sub in module.named_modules():

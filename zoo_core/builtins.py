@@ -49,6 +49,10 @@ def register_tasks(register):
 def register_heads(register):
     register("linear", "zoo_core.heads:LinearHead", description="One dense layer on pooled features")
     register("mlp", "zoo_core.heads:MLPHead", description="Dense layers with ReLU on pooled features")
+    register("contrastive", "zoo_core.heads:ContrastiveHead",
+             description="Two towers -> similarity logits, learnable logit scale (CLIP), optional sigmoid bias")
+    register("prototype", "zoo_core.heads:PrototypeHead",
+             description="Zero-shot: similarity to class embeddings built from another tower")
 
 
 @hookimpl

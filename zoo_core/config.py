@@ -312,13 +312,13 @@ def _check_json(value: Any, what: str, depth: int = 0) -> None:
     if depth > 8:
         raise ConfigError(f"config.json: {what} is nested too deeply")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"config.json: {what} holds {value}; use a finite number")
+        raise ConfigError(f"config.json: {what}={value} is not allowed; use a finite number")
     if isinstance(value, Mapping):
-        for v in value.values():
-            _check_json(v, what, depth + 1)
+        for k, v in value.items():
+            _check_json(v, f"{what}.{k}", depth + 1)
     elif isinstance(value, (list, tuple)):
-        for v in value:
-            _check_json(v, what, depth + 1)
+        for i, v in enumerate(value):
+            _check_json(v, f"{what}[{i}]", depth + 1)
 
 
 def _component(value: Any, what: str, args_key: str = "args") -> ComponentRef:

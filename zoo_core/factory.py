@@ -105,8 +105,14 @@ def validate_config(config: ModelConfig) -> None:
             cls = _component("transform", e.transform.name, config)
             validate_arguments(cls, dict(e.transform.args), f"transform {e.transform.name!r} of tower {e.name!r}")
     for h in config.heads:
-        validate_arguments(_component("head", h.name, config), dict(h.args), f"head {h.name!r} of task {h.task!r}",
-                           injected=HEAD_INJECTED)
+        validate_head_args(h.name, h.task, dict(h.args), config)
+
+
+def validate_head_args(name: str, task: str, args: dict, config: ModelConfig | None = None) -> dict:
+    from .validation import validate_arguments
+
+    return validate_arguments(_component("head", name, config, f"head of task {task!r}"), dict(args),
+                              f"head {name!r} of task {task!r}", injected=HEAD_INJECTED)
 
 
 def build_model(config: ModelConfig, device: str | None = None):

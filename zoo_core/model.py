@@ -84,11 +84,12 @@ class ZooModel(nn.Module):
     def add_task(self, task: str, head: str, towers: list[str] | tuple[str, ...] | None = None,
                  uses: str | None = None, **head_args: Any) -> TaskHead:
         """Attach a registered head for a task (e.g. `add_task("los", "linear", num_outputs=2)`)."""
-        from .factory import build_head
+        from .factory import build_head, validate_head_args
 
         check_identifier("task", task)
         if task in self.heads:
             raise WzooError(f"task {task!r} already has a head; pick another task name")
+        validate_head_args(head, task, head_args)
         cfg = HeadConfig(task, head, _frozen_args(head_args), tuple(towers or (self.default_tower,)), uses)
         module = build_head(cfg, self._encoder_widths())
         self.heads[task] = module
@@ -138,29 +139,31 @@ class ZooModel(nn.Module):
         return {name: (e.num_features, e.embed_dim) for name, e in self.encoders.items()}
 
     # ------------------------------------------------------------ forward
-    def _as_batch(self, batch) -> Mapping:
+    def _as_batch(self, batch, towers: tuple[str, ...] | None = None) -> Mapping:
+        """A dict batch; a bare tensor is the one field of the one tower it can be meant for."""
         if isinstance(batch, Mapping):
             return batch
         if not torch.is_tensor(batch):
             raise InputFieldError(f"a batch is a tensor or a dict of tensors, got {type(batch).__name__}")
-        if len(self.encoders) != 1:
-            raise InputFieldError(f"this model has {len(self.encoders)} towers ({', '.join(self.encoders)}): "
+        towers = towers or tuple(self.encoders)
+        fields = {f for t in towers for f in (self.encoders[t].fields or ("input",))}
+        if len(fields) != 1:
+            raise InputFieldError(f"this reads fields {sorted(fields)} of towers {', '.join(towers)}: "
                                   "pass a dict batch keyed by field name")
-        encoder = self.encoder()
-        return {(next(iter(encoder.fields), "input")): batch}
+        return {fields.pop(): batch}
 
     def encode(self, batch, tower: str | None = None, normalize: bool = False, transform: bool = True) -> torch.Tensor:
         """A tower's pooled embedding (projected where the tower has a projection)."""
         encoder = self.encoder(tower)
         self._activate_adapters(self.active_task)
-        out = encoder(self._as_batch(batch), transform)
+        out = encoder(self._as_batch(batch, (encoder.name,)), transform)
         return nn.functional.normalize(out, dim=-1) if normalize else out
 
     def forward_features(self, batch, transform: bool = True, tower: str | None = None) -> torch.Tensor:
         """Pooled features (batch, num_features) of a tower, with the active task's adapter."""
         encoder = self.encoder(tower)
         self._activate_adapters(self.active_task)
-        return encoder.pool(encoder.tokens(self._as_batch(batch), transform))
+        return encoder.pool(encoder.tokens(self._as_batch(batch, (encoder.name,)), transform))
 
     def forward(self, batch, task: str | None = None, transform: bool = True):
         task = task or self.active_task
@@ -168,8 +171,8 @@ class ZooModel(nn.Module):
             return self.forward_features(batch, transform)
         self._check_task(task)
         self._activate_adapters(task)
-        batch = self._as_batch(batch)
         cfg = self._config.head(task)
+        batch = self._as_batch(batch, cfg.towers)
         head = self.heads[task]
         uses = cfg.uses or head.uses
         inputs = []

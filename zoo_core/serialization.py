@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import ADAPTER_CONFIG, ADAPTER_WEIGHTS, load_adapter_state, read_peft_config, save_adapter
-from .config import FORMAT_VERSION, V1_TOWER, ModelConfig
+from .config import V1_TOWER, ModelConfig
 from .errors import (
     ConfigError,
     CorruptWeightsError,
@@ -83,13 +83,15 @@ def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id:
     from .card import render_card
     from .folder_write import write_folder
 
-    config = model.config.to_json()
+    config = model.config.replace(default_task=model.active_task).to_json()  # the task forward() runs
     if metrics is not None:
         config["card"]["metrics"] = dict(metrics)
     base = model.base_state_dict()
 
     def write(tmp: Path) -> None:
-        save_tensors(tmp / WEIGHTS_NAME, base, {"format": "pt", "wzoo_format_version": str(FORMAT_VERSION)})
+        # one metadata key: safetensors writes a metadata map in hash order, so two keys would
+        # make identical weights give different bytes (the format version is in config.json)
+        save_tensors(tmp / WEIGHTS_NAME, base, {"format": "pt"})
         for (task, tower), peft_config in model.peft_configs.items():
             save_adapter(model.encoders[tower].backbone, peft_config, task, tmp / adapter_folder(task, tower),
                          save_tensors, write_json)

@@ -41,6 +41,7 @@ class TrainConfig:
     find_unused_parameters: bool = False  # DDP: models whose forward skips some parameters
     monitor: str | None = None  # metric from `evaluate` that picks the best epoch
     monitor_mode: str = "max"  # max | min
+    restore_best: bool = True  # with a monitor: end with the weights of the best epoch
 
 
 @dataclass
@@ -59,18 +60,28 @@ class History:
 def fit(
     model: nn.Module,
     train_data,
-    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor] | None = None,
     config: TrainConfig | None = None,
     evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
     collate_fn=None,
     param_groups: list[dict] | None = None,
 ) -> History:
-    """Train `model` on `train_data` (a Dataset or DataLoader) with `loss_fn(model, batch)`.
+    """Train an objective (`zoo_core.objectives`: a model and its loss) on `train_data` (a
+    Dataset or DataLoader); or, as before, `model` with `loss_fn(model, batch)`.
 
-    `evaluate(model)` runs after every epoch on the main process and its numbers go into
-    the history (and pick the best epoch with `config.monitor`). `param_groups` overrides
-    the optimiser's groups (e.g. layer-wise lr decay); by default every trainable parameter.
+    The objective's loss gets the run's `DistContext` (rank, world size, gather with
+    gradients). `evaluate(model)` runs after every epoch on every rank and each number is
+    averaged over ranks (shard the evaluation data by `DistContext.current().rank` to split
+    the work); the numbers go into the history and pick the best epoch with
+    `config.monitor`, whose weights the model ends with (`restore_best`). `param_groups`
+    overrides the optimiser's groups (e.g. layer-wise lr decay); by default every trainable
+    parameter.
     """
+    from .distributed import DistContext
+    from .objectives import as_objective
+
+    objective = as_objective(model, loss_fn)
+    inner = objective.model
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
@@ -92,16 +103,17 @@ def fit(
             raise WzooError("training data is empty")
         loader = DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True,
                             generator=generator, collate_fn=collate_fn)
-    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    objective.dist = DistContext.current()
+    groups = param_groups or [{"params": [p for p in objective.parameters() if p.requires_grad]}]
     if not any(p.requires_grad for g in groups for p in g["params"]):
         raise WzooError("no trainable parameters: everything is frozen")
     optimizer = _optimizer(cfg, groups)
     # accelerate steps a prepared scheduler once per process per step: count global batches
     steps_per_epoch = max(1, len(loader))
     scheduler = _scheduler(cfg, optimizer, steps_per_epoch)
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    model, optimizer, loader, scheduler = accelerator.prepare(objective, optimizer, loader, scheduler)
 
-    history, start = History(), 0
+    history, start, best_state = History(), 0, None
     ckpt = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
     if ckpt and cfg.resume:
         # a crash between the two renames of save_checkpoint leaves only the previous one
@@ -121,7 +133,7 @@ def fit(
                    disable=not (cfg.progress and accelerator.is_main_process))
         for batch in bar:
             with accelerator.autocast():
-                loss = loss_fn(model, batch)
+                loss = model(batch)
             if not torch.isfinite(loss):
                 raise WzooError(f"loss became {loss.item()} at epoch {epoch + 1}; lower the lr or check the data")
             optimizer.zero_grad(set_to_none=True)
@@ -134,16 +146,19 @@ def fit(
             bar.set_postfix(loss=f"{total / count:.4g}")
         record = {"epoch": epoch + 1, "train_loss": accelerator.reduce(
             torch.tensor(total / max(count, 1), device=accelerator.device), "mean").item()}
-        if evaluate is not None and accelerator.is_main_process:
+        if evaluate is not None:
             model.eval()
             with torch.no_grad():
-                record.update(evaluate(accelerator.unwrap_model(model)))
+                scores = evaluate(inner)
+            record.update({k: objective.dist.reduce_mean(v) for k, v in scores.items()})
         history.epochs.append(record)
-        if accelerator.is_main_process:  # only the main process evaluates
-            _update_best(history, record, cfg)
+        if _update_best(history, record, cfg) and cfg.monitor and cfg.restore_best:
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in inner.state_dict().items()}
         if ckpt and accelerator.is_main_process:
             save_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler, epoch + 1, history, cfg)
         accelerator.wait_for_everyone()
+    if best_state is not None and history.best_epoch != history.epochs[-1]["epoch"]:
+        inner.load_state_dict(best_state)
     model.eval()
     return history
 
@@ -173,7 +188,8 @@ def _scheduler(cfg: TrainConfig, optimizer, steps_per_epoch: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _update_best(history: History, record: dict, cfg: TrainConfig) -> None:
+def _update_best(history: History, record: dict, cfg: TrainConfig) -> bool:
+    """Record the epoch if it is the best so far; returns whether it is."""
     key = cfg.monitor or "train_loss"
     mode = cfg.monitor_mode if cfg.monitor else "min"
     value = record.get(key)
@@ -182,6 +198,7 @@ def _update_best(history: History, record: dict, cfg: TrainConfig) -> None:
     better = history.best_value is None or (value > history.best_value if mode == "max" else value < history.best_value)
     if better:
         history.best_epoch, history.best_value = record["epoch"], value
+    return better
 
 
 def _keep_frozen_norms_in_eval(model: nn.Module) -> None:

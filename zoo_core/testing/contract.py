@@ -62,6 +62,18 @@ def _head_fields(model, batch: dict) -> dict:
     return extra
 
 
+def _build_prototypes(model) -> None:
+    """Zero-shot heads need class embeddings before they answer: build them from random
+    class samples of the head's own tower, so their buffer's round trip is checked too."""
+    from ..heads import PrototypeHead, build_prototypes
+
+    for task, head in model.heads.items():
+        if isinstance(head, PrototypeHead) and not bool(head.built):
+            tower = model.config.head(task).towers[0]
+            classes = sample_batch(model.config, batch_size=head.prototypes.shape[0], seed=2)
+            build_prototypes(model, tower, classes, task)
+
+
 def _outputs(model, batch) -> dict:
     import torch
 
@@ -88,6 +100,7 @@ def check_model(name: str, tmp_path: str | Path | None = None, **overrides) -> C
     torch.manual_seed(0)
     model = create_model(name, **overrides).eval()
     batch = sample_batch(model.config)
+    _build_prototypes(model)
     batch.update(_head_fields(model, batch))
     report = ContractReport(name, model.tasks, num_parameters=sum(p.numel() for p in model.parameters()))
     outputs = _outputs(model, batch)

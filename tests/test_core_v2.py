@@ -1,0 +1,389 @@
+"""Core v2: named towers, heads that declare what they read, zero-shot prototypes, the
+contrastive objective, the frozen config record, and a model format that refuses abuse."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import zoo_core
+from zoo_core.adapters import adapter_parameter_names
+from zoo_core.config import FrozenDict
+from zoo_core.errors import (
+    ConfigError,
+    ConfigValueError,
+    FolderNotEmptyError,
+    InputFieldError,
+    InvalidNameError,
+    WeightsDtypeError,
+    WeightsMismatchError,
+)
+from zoo_core.heads import build_prototypes
+from zoo_core.testing import check_model
+
+pytestmark = pytest.mark.usefixtures("fake_plugin")
+GEN = torch.Generator().manual_seed(0)
+BATCH = {"csi": torch.randn(5, 8, generator=GEN), "env": torch.randn(5, 5, generator=GEN)}
+
+
+def two_tower():
+    torch.manual_seed(0)
+    return zoo_core.create_model("fake/two-tower").eval()
+
+
+# ------------------------------------------------------------------ towers and heads
+def test_towers_encode_their_own_fields():
+    model = two_tower()
+    assert model.towers == ["csi", "env"] and model.tasks == ["match", "los", "zero-shot"]
+    assert model.encode(BATCH, "csi").shape == (5, 6) and model.encode(BATCH, "env").shape == (5, 6)
+    # the env tower's transform standardises by its config (std 2): encoding the pre-scaled field agrees
+    torch.testing.assert_close(model.encode(BATCH, "env"), model.encode({"env": BATCH["env"] / 2}, "env",
+                                                                        transform=False))
+    assert model.encode(BATCH["csi"], "csi").shape == (5, 6)  # a bare tensor for one tower's one field
+    with pytest.raises(InputFieldError, match="pass a dict batch"):
+        model(BATCH["csi"], task="match")  # reads two towers
+    with pytest.raises(InputFieldError, match="lacks"):
+        model({"csi": BATCH["csi"]}, task="match")
+
+
+def test_contrastive_head_is_scaled_cosine_similarity_with_clip_scale():
+    model = two_tower()
+    head = model.heads["match"]
+    assert head.logit_scale.item() == pytest.approx(math.log(1 / 0.07))
+    a = torch.nn.functional.normalize(model.encode(BATCH, "csi"), dim=-1)
+    b = torch.nn.functional.normalize(model.encode(BATCH, "env"), dim=-1)
+    torch.testing.assert_close(model(BATCH, task="match"), (1 / 0.07) * a @ b.T)
+    with torch.no_grad():
+        head.logit_scale.fill_(10.0)  # above log 100: clamped where it is used
+    assert head.scale().item() == pytest.approx(100.0)
+
+
+def test_prototypes_classify_zero_shot_and_survive_a_round_trip(tmp_path):
+    model = two_tower()
+    classes = torch.randn(3, 5, generator=GEN)
+    with pytest.raises(zoo_core.WzooError, match="not built"):
+        model(BATCH, task="zero-shot")
+    protos = build_prototypes(model, "env", {"env": classes}, "zero-shot")
+    query = torch.nn.functional.normalize(model.encode(BATCH, "csi"), dim=-1)
+    expected = (1 / 0.07) * query @ torch.nn.functional.normalize(model.encode({"env": classes}, "env"), dim=-1).T
+    torch.testing.assert_close(model(BATCH, task="zero-shot"), expected)
+    assert not any(p.requires_grad for p in model.heads["zero-shot"].parameters())  # nothing trained
+    # several samples per class: their normalised embeddings are averaged
+    labels = torch.tensor([0, 0, 1, 2, 2, 1])
+    build_prototypes(model, "env", torch.randn(6, 5, generator=GEN), "zero-shot", labels=labels)
+    model.save_pretrained(tmp_path / "m")
+    loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
+    assert torch.equal(loaded(BATCH, task="zero-shot"), model(BATCH, task="zero-shot"))
+    assert protos.shape == (3, 6)
+
+
+def test_two_tower_contract_kit(tmp_path):
+    report = check_model("fake/two-tower", tmp_path)
+    assert report.output_shapes["match"] == (3, 3) and report.output_shapes["encode:env"] == (3, 6)
+
+
+def test_contrastive_objective_learns_to_pair_the_towers():
+    """The environment is a fixed linear map of the CSI: after training, each CSI's best match
+    among 64 unseen pairs is its own environment far more often than chance (1/64)."""
+    from zoo_core.objectives import ContrastiveObjective
+    from zoo_core.train import TrainConfig, fit
+
+    gen = torch.Generator().manual_seed(1)
+    mix = torch.randn(8, 5, generator=gen)
+    csi = torch.randn(576, 8, generator=gen)
+    env = csi @ mix + 0.05 * torch.randn(576, 5, generator=gen)
+    model = two_tower().train()
+    data = [{"csi": c, "env": e} for c, e in zip(csi[:512], env[:512])]
+    history = fit(ContrastiveObjective(model, "match"), data,
+                  config=TrainConfig(epochs=15, lr=3e-3, batch_size=64, seed=0, progress=False))
+    assert history.epochs[-1]["train_loss"] < 0.5 * history.epochs[0]["train_loss"]
+    with torch.no_grad():
+        logits = model({"csi": csi[512:], "env": env[512:]}, task="match")
+    top1 = (logits.argmax(1) == torch.arange(64)).float().mean().item()
+    assert top1 > 0.5, top1
+
+
+# ------------------------------------------------------------------ the config record
+def test_config_is_a_frozen_record_changed_only_through_the_model():
+    model = two_tower()
+    with pytest.raises(TypeError, match="frozen"):
+        model.config.card["license"] = "mit"
+    with pytest.raises(AttributeError):
+        model.config.default_task = "match"
+    assert isinstance(model.config.encoder("env").backbone.args, FrozenDict)
+    model.add_task("beam", "mlp", towers=["env"], num_outputs=4, hidden=[3])
+    model.set_weights_source("wzoo:example/los", "csi")
+    cfg = model.config.to_json()
+    assert [h["task"] for h in cfg["heads"]] == ["match", "los", "zero-shot", "beam"]
+    assert cfg["heads"][-1]["towers"] == ["env"] and cfg["encoders"][0]["weights"] == "wzoo:example/los"
+    with pytest.raises(ConfigError, match="weights source"):
+        model.set_weights_source("somewhere")
+
+
+def test_save_and_load_keep_head_order_default_task_and_shapes(tmp_path):
+    model = two_tower()
+    build_prototypes(model, "env", torch.randn(3, 5, generator=GEN), "zero-shot")
+    model.add_task("beam", "linear", towers=["env"], num_outputs=7)
+    model.add_task("activity", "linear", num_outputs=4)  # would sort first alphabetically
+    model.set_task("beam")
+    shapes = {t: tuple(model(BATCH, task=t).shape) for t in model.tasks}
+    model.save_pretrained(tmp_path / "m")
+    loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
+    assert loaded.tasks == model.tasks and loaded.active_task == "beam"
+    assert {t: tuple(loaded(BATCH, task=t).shape) for t in loaded.tasks} == shapes
+    assert loaded(BATCH).shape == (5, 7)  # the default task is still beam
+
+
+def test_identical_weights_give_identical_files(tmp_path):
+    model = two_tower()
+    model.save_pretrained(tmp_path / "a")
+    model.save_pretrained(tmp_path / "b")
+    for name in ("model.safetensors", "config.json", "README.md"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_v1_config_upgrade_is_in_memory_only(use_plugins):
+    use_plugins({"fake": "wzoo_fakes"}, keep_installed=True)
+    folder = Path(__file__).parent / "fixtures" / "v1" / "example-tiny-mlp"
+    before = (folder / "config.json").read_bytes()
+    model = zoo_core.from_pretrained(str(folder))
+    assert model.towers == ["main"] and model.config.encoder("main").fields["input"].dtype == "complex64"
+    assert (folder / "config.json").read_bytes() == before
+
+
+# ------------------------------------------------------------------ names
+@pytest.mark.parametrize("bad", ["/abs/path", "../x", "a/b", "..", "", "a b", "x" * 65])
+def test_task_names_that_are_paths_are_refused(bad, tmp_path):
+    model = zoo_core.create_model("fake/tiny")
+    with pytest.raises(InvalidNameError, match="not allowed"):
+        model.add_task(bad, "linear", num_outputs=2)
+    model.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["heads"][0]["task"] = bad
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidNameError):
+        zoo_core.from_pretrained(str(tmp_path / "m"))
+
+
+def test_adapter_names_in_a_config_cannot_reach_outside_the_folder(tmp_path):
+    from peft import LoraConfig
+
+    model = zoo_core.create_model("fake/tiny")
+    model.add_adapter("los", LoraConfig(r=2, target_modules=["q"]))
+    model.save_pretrained(tmp_path / "m")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for tower in ("../../outside", "/abs"):
+        config = json.loads((tmp_path / "m" / "config.json").read_text())
+        config["adapters"][0]["tower"] = tower
+        (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+        with pytest.raises(InvalidNameError):
+            zoo_core.from_pretrained(str(tmp_path / "m"))
+    assert list(outside.iterdir()) == []
+
+
+# ------------------------------------------------------------------ hostile configs
+@pytest.mark.parametrize("size", ["6", -6, 0, float("nan"), True, 6.5])
+def test_bad_sizes_get_one_typed_line(size, tmp_path):
+    model = zoo_core.create_model("fake/tiny")
+    model.save_pretrained(tmp_path / "m")
+    raw = (tmp_path / "m" / "config.json").read_text().replace('"num_outputs": 2', f'"num_outputs": {json.dumps(size)}')
+    (tmp_path / "m" / "config.json").write_text(raw)
+    with pytest.raises((ConfigValueError, ConfigError)) as err:
+        zoo_core.from_pretrained(str(tmp_path / "m"))
+    assert "\n" not in str(err.value) and "num_outputs" in str(err.value), str(err.value)
+    with pytest.raises(ConfigValueError, match="num_outputs"):
+        model.add_task("beam", "linear", num_outputs=size)
+
+
+HOSTILE = textwrap.dedent("""
+    import json, sys
+    import importlib.metadata as md
+    import zoo_core, zoo_core.serialization, zoo_core.factory, zoo_core.heads, zoo_core.model
+    from zoo_core import plugins
+    from zoo_core.errors import WzooError
+    plugins.entry_points = lambda: [md.EntryPoint(name="fake", value="wzoo_fakes", group="wzoo")]
+    plugins.reset()
+    plugins.registry()
+
+    def kib(field):
+        for line in open("/proc/self/status"):
+            if line.startswith(field):
+                return int(line.split()[1])
+
+    folder, outputs = sys.argv[1], int(sys.argv[2])
+    config = json.loads(open(folder + "/config.json").read())
+    config["heads"][0]["args"] = {"num_outputs": outputs, "hidden": [64]}
+    config["heads"][0]["name"] = "mlp"
+    text = json.dumps(config)
+    assert len(text) < 1024, len(text)
+    open(folder + "/config.json", "w").write(text)
+    before = kib("VmRSS:")
+    open("/proc/self/clear_refs", "w").write("5")  # resets the peak (VmHWM) to the current RSS
+    try:
+        zoo_core.from_pretrained(folder)
+        print("LOADED")
+    except WzooError as exc:
+        print(type(exc).__name__, str(exc)[:200])
+    print((kib("VmHWM:") - before) // 1024, kib("VmHWM:") // 1024)
+""")
+
+
+@pytest.mark.parametrize("outputs,error", [(20_000_000, "ConfigValueError"), (16_000_000, "WeightsMismatchError")])
+def test_a_1kb_config_asking_for_a_huge_head_costs_nothing(tmp_path, outputs, error):
+    """2e7 outputs exceed any size a config may ask for; 1.6e7 (a 4 GB head behind a 64-wide
+    layer) is allowed by the types but is built on the meta device and refused by the header.
+    The peak memory of the load itself stays far below 1 GB (the process's own baseline is
+    what importing torch costs)."""
+    model = zoo_core.create_model("fake/no-hub", heads={"los": {"name": "linear", "args": {"num_outputs": 2}}})
+    model.save_pretrained(tmp_path / "m")
+    out = subprocess.run([sys.executable, "-c", HOSTILE, str(tmp_path / "m"), str(outputs)], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[-2].startswith(error), lines
+    extra_mib, peak_mib = map(int, lines[-1].split())
+    assert extra_mib < 64, f"loading took {extra_mib} MiB more at its peak (process peak {peak_mib} MiB)"
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.bool, torch.float16])
+def test_weights_of_another_dtype_are_refused_not_cast(tmp_path, dtype):
+    zoo_core.create_model("fake/tiny").save_pretrained(tmp_path / "m")
+    path = tmp_path / "m" / "model.safetensors"
+    state = load_file(path)
+    state["heads.los.fc.weight"] = state["heads.los.fc.weight"].to(dtype)
+    save_file(state, path)
+    with pytest.raises(WeightsDtypeError, match=r"heads.los.fc.weight \(file (int8|bool|float16) vs model float32\)"):
+        zoo_core.from_pretrained(str(tmp_path / "m"))
+
+
+def test_shapes_are_compared_before_anything_is_allocated(tmp_path, monkeypatch):
+    zoo_core.create_model("fake/tiny").save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["encoders"][0]["backbone"]["args"]["dim"] = 4096
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    from zoo_core import serialization
+
+    monkeypatch.setattr(serialization, "read_tensors", lambda *_: pytest.fail("read the weights before comparing"))
+    with pytest.raises(WeightsMismatchError, match="shape mismatches"):
+        zoo_core.from_pretrained(str(tmp_path / "m"))
+
+
+# ------------------------------------------------------------------ saving
+def test_a_save_never_deletes_files_it_did_not_write(tmp_path):
+    folder = tmp_path / "m"
+    zoo_core.create_model("fake/tiny").save_pretrained(folder)
+    (folder / "adapters" / "mine").mkdir(parents=True)
+    (folder / "adapters" / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(FolderNotEmptyError, match="overwrite=True"):
+        zoo_core.create_model("fake/tiny").save_pretrained(folder)
+    assert (folder / "adapters" / "mine" / "notes.txt").read_text() == "keep me"
+    zoo_core.create_model("fake/tiny").save_pretrained(folder, overwrite=True)
+    assert not (folder / "adapters").exists()
+
+
+KILLER = textwrap.dedent("""
+    import json, os, random, signal, sys, time
+    import torch
+    import zoo_core
+    from zoo_core import plugins
+    import importlib.metadata as md
+    plugins.entry_points = lambda: [md.EntryPoint(name="fake", value="wzoo_fakes", group="wzoo")]
+    plugins.reset()
+    folder, trials = sys.argv[1], int(sys.argv[2])
+    models = {w: zoo_core.create_model("fake/tiny", dim=w).eval() for w in (16, 24)}
+    x = torch.randn(2, 1, 8)
+    models[16].save_pretrained(folder)
+    rng, seen = random.Random(0), {16: 0, 24: 0}
+    for trial in range(trials):
+        pid = os.fork()
+        if pid == 0:  # the child saves the two models in turn until it is killed
+            while True:
+                for w in (24, 16):
+                    models[w].save_pretrained(folder)
+        time.sleep(rng.uniform(0.0, 0.25))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        loaded = zoo_core.from_pretrained(folder)  # the whole old folder or the whole new one
+        width = loaded.num_features
+        assert torch.equal(loaded(x), models[width](x)), trial
+        seen[width] += 1
+    models[16].save_pretrained(folder)
+    parent = os.path.dirname(os.path.abspath(folder))
+    print(json.dumps({"seen": seen, "left": sorted(os.listdir(parent))}))
+""")
+
+
+def test_a_killed_save_leaves_the_old_folder_or_the_new_one(tmp_path):
+    out = subprocess.run([sys.executable, "-c", KILLER, str(tmp_path / "m"), "24"], capture_output=True, text=True,
+                         timeout=300, cwd=Path(__file__).parent,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sum(result["seen"].values()) == 24
+    assert result["left"] == ["m"]  # no orphan temporary folders once the next save has run
+
+
+# ------------------------------------------------------------------ adapters of any peft type
+@pytest.mark.parametrize("kind", ["lora", "ia3"])
+def test_adapters_of_any_peft_type_round_trip_and_load_in_plain_peft(tmp_path, kind):
+    from peft import IA3Config, LoraConfig, PeftModel
+
+    model = zoo_core.create_model("fake/tiny").eval()
+    config = (LoraConfig(r=2, target_modules=["q", "v"]) if kind == "lora"
+              else IA3Config(target_modules=["q", "v"], feedforward_modules=[]))
+    model.add_adapter("los", config)
+    with torch.no_grad():  # both types start as the identity: make the adapter do something
+        for name in adapter_parameter_names(model.backbone, "los"):
+            model.backbone.get_parameter(name).normal_(0, 0.5)
+    x = torch.randn(3, 1, 8, generator=GEN)
+    expected = {t: model(x, task=t) for t in model.tasks}
+    assert not torch.equal(model.set_task("los").forward_features(x), model.set_task("positioning").forward_features(x))
+    model.save_pretrained(tmp_path / "m")
+    assert not any(k.startswith(("lora_", "ia3_")) or ".base_layer." in k
+                   for k in load_file(tmp_path / "m" / "model.safetensors"))
+    loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
+    for task, out in expected.items():
+        assert torch.equal(loaded(x, task=task), out)
+    bare = zoo_core.create_model("fake/tiny").eval()
+    bare.load_state_dict(model.base_state_dict())
+    peft = PeftModel.from_pretrained(bare.backbone, str(tmp_path / "m" / "adapters" / "los" / "main")).eval()
+    model.set_task("los")
+    with torch.no_grad():
+        torch.testing.assert_close(peft.base_model.model.forward_features(model.transform(x)),
+                                   model.backbone.forward_features(model.transform(x)))
+
+
+def test_adapters_are_activated_on_a_change_of_task_only(monkeypatch):
+    from peft import LoraConfig
+
+    from zoo_core import adapters
+
+    model = zoo_core.create_model("fake/tiny").eval()
+    model.add_adapter("los", LoraConfig(r=2, target_modules=["q"]))
+    calls = []
+    real = adapters.activate
+    monkeypatch.setattr(adapters, "activate", lambda *a: (calls.append(a[1]), real(*a)))
+    x = torch.randn(2, 1, 8)
+    for _ in range(3):
+        model(x, task="los")
+    assert calls == []  # los was already active
+    model(x, task="positioning")
+    model(x, task="positioning")
+    model.set_task("los")
+    assert calls == [None, "los"]
+
+
+def test_peft_side_errors_are_typed():
+    from peft import LoraConfig
+
+    model = zoo_core.create_model("fake/tiny")
+    with pytest.raises(zoo_core.AdapterError, match="peft cannot add"):
+        model.add_adapter("los", LoraConfig(r=2, target_modules=["no_such_module"]))
