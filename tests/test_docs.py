@@ -20,7 +20,8 @@ def test_contributing_shows_the_tested_example_code():
     blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.S)
     package = ROOT / "tests" / "example_plugin" / "zoo_example"
     sources = {p.name: p.read_text() for p in package.glob("*.py")}
-    for marker, name in (("class CSIMLP", "model.py"), ("def register_models", "plugin.py")):
+    for marker, name in (("class CSIMLP", "model.py"), ("def register_models", "plugin.py"),
+                         ("class RelativePosition", "towers.py"), ('"example/csi-position-clip"', "plugin.py")):
         block = next(b for b in blocks if marker in b)
         for line in block.strip().splitlines():
             assert line.strip() in sources[name], f"CONTRIBUTING's {name} drifted: {line}"

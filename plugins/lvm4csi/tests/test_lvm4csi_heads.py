@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
-from zoo_lvm4csi.backbones import FrozenLVM, timm_name
-from zoo_lvm4csi.heads import ConvFeatExtCSI, DenseSoftmaxHead, LocalizationHead, NoFeatExtCSI
+from zoo_lvm4csi.heads import DenseSoftmaxHead, LocalizationHead
+from zoo_lvm4csi.towers import ConvFeatExtCSI, FrozenLVM, NoFeatExtCSI, timm_name
 
 import zoo_core
 from zoo_core.fields import power_db
@@ -152,7 +152,7 @@ def test_frozen_backbone_is_unchanged_after_training_and_gets_no_gradients():
 
 def test_unreachable_pretrained_weights_give_a_clear_error_or_a_random_fallback(monkeypatch):
     import timm
-    from zoo_lvm4csi import backbones
+    from zoo_lvm4csi import towers
     from zoo_lvm4csi.errors import PretrainedWeightsUnavailable
 
     real = timm.create_model
@@ -163,7 +163,7 @@ def test_unreachable_pretrained_weights_give_a_clear_error_or_a_random_fallback(
         return real(name, pretrained=False, **kw)
 
     monkeypatch.setattr(timm, "create_model", offline)
-    monkeypatch.setattr(backbones, "lite0_package_available", lambda: False)
+    monkeypatch.setattr(towers, "lite0_package_available", lambda: False)
     with pytest.raises(PretrainedWeightsUnavailable, match=r"wzoo-lvm4csi\[pretrained\]"):
         FrozenLVM("efficientnet-lite0", pretrained=True)
     with pytest.warns(UserWarning, match="random frozen weights"):

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from zoo_lvm4csi.backbones import lite0_package_available
+from zoo_lvm4csi.towers import lite0_package_available
 
 from zoo_core.recipes import run_recipe
 from zoo_core.serialization import read_config
@@ -107,7 +107,8 @@ def test_pretrained_imagenet_features_beat_frozen_random_weights():
     import torch
     from zoo_lvm4csi.cache import extract_features
     from zoo_lvm4csi.har_data import synthetic_har
-    from zoo_lvm4csi.training import classification_loss, train_head
+    from zoo_lvm4csi.losses import classification_loss
+    from zoo_lvm4csi.training import train_head
 
     import zoo_core
 

@@ -1,4 +1,5 @@
-"""The small trainable parts of LVM4CSI (Figs. 6 and 7) and the paper's benchmark networks."""
+"""The small trainable parts of LVM4CSI (Figs. 6 and 7); the paper's benchmark networks are
+backbones, in `towers.py`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 
 from zoo_core.heads import LinearHead
-from zoo_core.interfaces import Backbone, TaskHead
+from zoo_core.interfaces import TaskHead
 from zoo_core.validation import Range, Size
 
 from .errors import TransformInputError
@@ -83,55 +84,3 @@ class LocalizationHead(TaskHead):
     def to_unit(self, metres):
         return (metres[..., :2] - self.lo) / self.span
 
-
-# ------------------------------------------------------------- benchmark networks (Sec. V-B3)
-class NoFeatExtCSI(Backbone):
-    """NoFeatExt-CSI: the (B, 2(+power), M, N) real/imag planes flattened and normalised by a
-    BatchNorm layer; no feature extraction. num_features = 2MN (+1 power column). With the
-    localization head: 214,114 trainable parameters for M = N = 56, as the paper counts."""
-
-    def __init__(self, m: Size = 56, n: Size = 56, power_input: bool = True):
-        super().__init__()
-        self.m, self.n, self.power_input = m, n, power_input
-        self.norm = nn.BatchNorm1d(2 * m * n)
-        self.num_features = 2 * m * n + (1 if power_input else 0)
-
-    def forward_features(self, x):
-        flat = self.norm(x[:, :2].flatten(1))
-        if self.power_input:
-            flat = torch.cat([flat, x[:, -1].mean((-2, -1))[:, None]], dim=1)
-        return flat
-
-    def forward_head(self, x, pre_logits: bool = True):
-        return x
-
-
-class ConvFeatExtCSI(Backbone):
-    """ConvFeatExt-CSI: conv 8-32-1024 (3×3, stride 2, same padding, ReLU), global average pool
-    and a BatchNorm on the pooled vector, on the real/imag planes (B, 2(+power), M, N); the power
-    column is appended as with FrozenLVM. With the localization head: 334,106 trainable
-    parameters, as the paper counts."""
-
-    def __init__(self, channels: Sequence[Size] = (8, 32, 1024), power_input: bool = True):
-        super().__init__()
-        layers, width = [], 2
-        for c in channels:
-            layers += [nn.Conv2d(width, c, 3, stride=2, padding=1), nn.ReLU()]
-            width = c
-        self.convs = nn.Sequential(*layers)
-        self.norm = nn.BatchNorm1d(width)
-        self.power_input = power_input
-        self.num_features = width + (1 if power_input else 0)
-
-    def forward_features(self, x):
-        maps = self.convs(x[:, :2])
-        if self.power_input:
-            plane = x[:, -1:].mean((2, 3), keepdim=True).expand(-1, 1, *maps.shape[2:])
-            maps = torch.cat([maps, plane], dim=1)
-        return maps
-
-    def forward_head(self, x, pre_logits: bool = True):
-        pooled = x.mean((2, 3))
-        if not self.power_input:
-            return self.norm(pooled)
-        return torch.cat([self.norm(pooled[:, :-1]), pooled[:, -1:]], dim=1)

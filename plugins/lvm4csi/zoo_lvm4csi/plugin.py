@@ -15,12 +15,12 @@ ARCHS = ("convnext-tiny", "convnext-base", "convnext-xlarge", "resnet50", "vgg19
 
 @hookimpl
 def register_backbones(register):
-    register("lvm4csi/frozen-lvm", f"{_PKG}.backbones:FrozenLVM",
+    register("lvm4csi/frozen-lvm", f"{_PKG}.towers:FrozenLVM",
              description="Frozen ImageNet LVM from timm (arch: " + ", ".join(ARCHS) + "); pre-logits features",
              archs=list(ARCHS))
-    register("lvm4csi/nofeatext-csi", f"{_PKG}.heads:NoFeatExtCSI",
+    register("lvm4csi/nofeatext-csi", f"{_PKG}.towers:NoFeatExtCSI",
              description="Paper benchmark: flattened real/imag CSI + BatchNorm, no feature extraction")
-    register("lvm4csi/convfeatext-csi", f"{_PKG}.heads:ConvFeatExtCSI",
+    register("lvm4csi/convfeatext-csi", f"{_PKG}.towers:ConvFeatExtCSI",
              description="Paper benchmark: conv 8-32-1024 (3x3, stride 2) + global average pool")
 
 

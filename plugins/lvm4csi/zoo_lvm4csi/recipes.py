@@ -117,7 +117,7 @@ def localization(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bo
                  image_size: int = 224, revision: str | None = None, progress: bool = True):
     """Paper Sec. V-C3 on a built-in city scene: frozen LVM + power branch + 32-16-2 head on cached
     features, against NoFeatExt-CSI and ConvFeatExt-CSI trained end to end. Error CDF plot.
-    `revision`: Hub commit sha of timm's pretrained weights (pin it; see backbones)."""
+    `revision`: Hub commit sha of timm's pretrained weights (pin it; see towers)."""
     import torch
 
     import zoo_core
@@ -129,7 +129,8 @@ def localization(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bo
     from zoo_core.fields import power_db
 
     from .cache import FeatureCache
-    from .training import localization_loss, train_head
+    from .losses import localization_loss
+    from .training import train_head
 
     torch.manual_seed(seed)
     csi, xy = _city_localization_data(samples, seed, snr_db)
@@ -222,7 +223,7 @@ def har(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bool = True
     """Paper Sec. V-C2: frozen LVM features + one dense softmax layer, against the same network
     trained from scratch (`scratch_size` images, `scratch_epochs`, to fit a CPU budget).
     `data` = a UT-HAR folder; without it, built-in synthetic activities. `revision`: Hub commit
-    sha of timm's pretrained weights (pin it; see backbones)."""
+    sha of timm's pretrained weights (pin it; see towers)."""
     import torch
 
     import zoo_core
@@ -231,7 +232,8 @@ def har(out_dir: Path, arch: str = "efficientnet-lite0", pretrained: bool = True
     from zoo_core.train import TrainConfig, fit
 
     from .cache import FeatureCache
-    from .training import classification_loss, train_head
+    from .losses import classification_loss
+    from .training import train_head
 
     torch.manual_seed(seed)
     xa, ya, xb, yb, names = _har_data(data, samples, seed)

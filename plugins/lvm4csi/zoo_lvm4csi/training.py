@@ -1,4 +1,5 @@
-"""Train a head on cached features with the core's loop (Adam, lr 1e-3, batch 200 as the paper)."""
+"""Train a head on cached features with the core's loop (Adam, lr 1e-3, batch 200 as the paper);
+the losses are in `losses`."""
 
 from __future__ import annotations
 
@@ -16,11 +17,3 @@ def train_head(head: torch.nn.Module, features: torch.Tensor, targets: torch.Ten
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed, progress=progress)
     return fit(head, data, lambda h, batch: loss(h, *batch), cfg, evaluate=evaluate)
 
-
-def classification_loss(head, feats, labels):
-    return torch.nn.functional.cross_entropy(head(feats), labels)
-
-
-def localization_loss(head, feats, power_db, positions):
-    """MSE on coordinates scaled to [0, 1] (the sigmoid's range)."""
-    return torch.nn.functional.mse_loss(head.forward_unit(feats, power_db), head.to_unit(positions))

@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from zoo_core.train import TrainConfig, fit
 from zoo_wavesfm.mae import MaskedAutoencoder
-from zoo_wavesfm.vit import ViTEncoder
+from zoo_wavesfm.towers import ViTEncoder
 
 
 class Data(Dataset):

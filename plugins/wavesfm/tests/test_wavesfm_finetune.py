@@ -5,7 +5,7 @@ import torch
 
 import zoo_core
 from zoo_wavesfm.finetune import FinetuneModeError, layer_decay_param_groups, lora_config, prepare
-from zoo_wavesfm.vit import PAPER_ENCODER, ViTEncoder
+from zoo_wavesfm.towers import PAPER_ENCODER, ViTEncoder
 
 TINY_NAME = "wavesfm/vit-tiny-p8-32"
 

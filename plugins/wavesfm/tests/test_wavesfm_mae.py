@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from zoo_wavesfm.mae import MaskedAutoencoder, masked_patch_loss, patchify, random_masking, unpatchify
-from zoo_wavesfm.vit import ViTEncoder
+from zoo_wavesfm.towers import ViTEncoder
 
 TINY = dict(img_size=32, patch_size=8, in_chans=[1, 3], embed_dim=64, depth=2, num_heads=4, mlp_dim=128)
 DEC = dict(decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=4, decoder_mlp_dim=64)

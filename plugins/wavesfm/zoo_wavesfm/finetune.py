@@ -16,14 +16,11 @@ from __future__ import annotations
 import re
 
 from zoo_core.adapters import adapter_parameter_names
-from zoo_core.errors import WzooError
+
+from .errors import FinetuneModeError
 
 MODES = ("linear-probe", "last-k", "lora", "full")
 LORA_TARGETS = ["q", "v"]  # `blocks.<i>.attn.q` / `.v`; the key projection `k` stays frozen
-
-
-class FinetuneModeError(WzooError, ValueError):
-    """An unknown fine-tuning mode or a bad mode option."""
 
 
 def lora_config(rank: int = 50, alpha: float = 8.0, dropout: float = 0.0):

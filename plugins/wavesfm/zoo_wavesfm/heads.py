@@ -12,7 +12,7 @@ from torch import nn
 
 from zoo_core import TaskHead
 
-from .vit import Block
+from .towers import Block
 
 
 class ViTBlockHead(TaskHead):

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from .vit import Block, ViTEncoder, init_weights, sincos_2d
+from .towers import Block, ViTEncoder, init_weights, sincos_2d
 
 
 def patchify(imgs: torch.Tensor, p: int) -> torch.Tensor:

@@ -93,7 +93,7 @@ def pretrain_mae(size: str = "tiny", epochs: int = 10, n_samples: int = 1024, ba
     from torch.utils.data import DataLoader
 
     from .mae import MaskedAutoencoder
-    from .vit import ViTEncoder
+    from .towers import ViTEncoder
 
     torch.manual_seed(seed)
     a = SIZES[size]

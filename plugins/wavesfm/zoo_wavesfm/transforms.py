@@ -13,14 +13,11 @@ import torch
 import torch.nn.functional as F
 
 from zoo_core import Transform
-from zoo_core.errors import WzooError
+
+from .errors import TransformInputError
 
 _EPS = 1e-12
 _smallest = min  # `min` is shadowed by a config key below
-
-
-class TransformInputError(WzooError, ValueError):
-    """An input a WavesFM transform cannot take."""
 
 
 def _size(size) -> list[int]:

@@ -1,1 +1,3 @@
 """wzoo's example plugin (see CONTRIBUTING.md)."""
+
+__version__ = "0.1.0"

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from zoo_core import Backbone, Transform
+from zoo_core.validation import Size
 
 
 class CSIMagnitudeDB(Transform):
@@ -19,7 +20,7 @@ class CSIMagnitudeDB(Transform):
 
 
 class CSIMLP(Backbone):
-    def __init__(self, n_inputs: int, width: int = 64):
+    def __init__(self, n_inputs: Size, width: Size = 64):
         super().__init__()
         self.num_features = width
         self.net = nn.Sequential(nn.Linear(n_inputs, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())

@@ -6,11 +6,14 @@ from zoo_core import hookimpl
 @hookimpl
 def register_backbones(register):
     register("example/csi-mlp", "zoo_example.model:CSIMLP", description="MLP on CSI magnitudes")
+    register("example/position-mlp", "zoo_example.towers:PositionMLP", description="MLP on UE positions")
 
 
 @hookimpl
 def register_transforms(register):
     register("example/csi-db", "zoo_example.model:CSIMagnitudeDB", description="|CSI| in dB, standardised")
+    register("example/relative-position", "zoo_example.towers:RelativePosition",
+             description="UE position relative to its BS, / scale_m")
 
 
 @hookimpl
@@ -24,6 +27,22 @@ def register_models(register):
         tower="csi",
         fields={"csi": {"shape": [1, 8, 16, 1], "dtype": "complex64"}},  # (rx, tx, subcarrier, symbol)
         description="A 13k-parameter MLP that tells LOS from NLOS links by their CSI magnitude.",
+        license="apache-2.0",
+        datasets=["wzoo city scenes (built-in)"],
+    )
+    register(
+        "example/csi-position-clip",
+        towers={
+            "csi": {"backbone": "example/csi-mlp", "backbone_args": {"n_inputs": 8 * 16, "width": 64},
+                    "transform": "example/csi-db", "embed_dim": 32,
+                    "fields": {"csi": {"shape": [1, 8, 16, 1], "dtype": "complex64"}}},
+            "position": {"backbone": "example/position-mlp", "backbone_args": {"width": 32},
+                         "transform": "example/relative-position", "embed_dim": 32,
+                         "fields": {"ue_pos": {"shape": [3], "dtype": "float32"},
+                                    "bs_pos": {"shape": [3], "dtype": "float32"}}},
+        },
+        heads={"match": {"name": "contrastive", "towers": ["csi", "position"]}},
+        description="Two towers, CSI and UE position, paired by a contrastive (CLIP) head.",
         license="apache-2.0",
         datasets=["wzoo city scenes (built-in)"],
     )

@@ -8,7 +8,7 @@ import torch
 
 from zoo_wavesfm.mae import MaskedAutoencoder
 from zoo_wavesfm.plugin import SIZES
-from zoo_wavesfm.vit import (PAPER_DECODER, PAPER_ENCODER, InputShapeError, ViTEncoder, convert_state_dict,
+from zoo_wavesfm.towers import (PAPER_DECODER, PAPER_ENCODER, InputShapeError, ViTEncoder, convert_state_dict,
                              encoder_param_count, sincos_2d)
 
 TINY = dict(img_size=32, patch_size=8, in_chans=3, embed_dim=64, depth=2, num_heads=4, mlp_dim=128)

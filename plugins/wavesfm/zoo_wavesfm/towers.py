@@ -21,15 +21,12 @@ from timm.layers import DropPath, Mlp, PatchEmbed
 from torch import nn
 
 from zoo_core import Backbone
-from zoo_core.errors import WzooError
+
+from .errors import InputShapeError
 
 #: the paper's Table I encoder and decoder
 PAPER_ENCODER = dict(img_size=224, patch_size=16, embed_dim=512, depth=12, num_heads=8, mlp_dim=2048)
 PAPER_DECODER = dict(decoder_embed_dim=256, decoder_depth=8, decoder_num_heads=16, decoder_mlp_dim=1024)
-
-
-class InputShapeError(WzooError, ValueError):
-    """An input the encoder cannot take (channel count without a patch embedding, size)."""
 
 
 # ------------------------------------------------------------ position embeddings
