@@ -1,6 +1,6 @@
 """Channel-estimation latency per sample (image, detection, LS + rebuild), M = N = 64.
 
-    .venv/bin/python benchmarks/bench_lvm4csi_channel_estimation.py [--n 50] [--batch 50]
+    .venv/bin/python plugins/lvm4csi/benchmarks/bench_lvm4csi_channel_estimation.py [--n 50] [--batch 50]
 """
 
 import argparse

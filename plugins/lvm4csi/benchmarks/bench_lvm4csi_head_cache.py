@@ -3,7 +3,7 @@
 Both train the same dense softmax head for E epochs (Adam, lr 1e-3, batch 200) on the same
 data; "cached" pays one feature extraction and then trains on the (N, K) tensor.
 
-    .venv/bin/python benchmarks/bench_lvm4csi_head_cache.py [--n 400] [--epochs 5] [--size 96] [--arch efficientnet-lite0]
+    .venv/bin/python plugins/lvm4csi/benchmarks/bench_lvm4csi_head_cache.py [--n 400] [--epochs 5] [--size 96] [--arch efficientnet-lite0]
 """
 
 import argparse
@@ -12,7 +12,8 @@ import time
 import torch
 from zoo_lvm4csi.cache import extract_features
 from zoo_lvm4csi.har_data import synthetic_har
-from zoo_lvm4csi.training import classification_loss, train_head
+from zoo_lvm4csi.losses import classification_loss
+from zoo_lvm4csi.training import train_head
 
 import zoo_core
 from zoo_core.train import TrainConfig, fit

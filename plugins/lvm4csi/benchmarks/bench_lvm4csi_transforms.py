@@ -1,6 +1,6 @@
 """CSI → jet image throughput: batched torch (zoo_lvm4csi) vs a per-sample numpy + matplotlib loop.
 
-    .venv/bin/python benchmarks/bench_lvm4csi_transforms.py [--n 200] [--repeat 3]
+    .venv/bin/python plugins/lvm4csi/benchmarks/bench_lvm4csi_transforms.py [--n 200] [--repeat 3]
 """
 
 import argparse

@@ -2,9 +2,11 @@
 
 Prints parameter bytes of both layouts (and the ratio) and the time to switch tasks
 (`ZooModel.set_task`) next to the time of one forward pass, measured side by side.
-Usage: .venv/bin/python benchmarks/bench_wavesfm_multitask.py [size=tiny|small|paper]"""
 
-import sys
+    .venv/bin/python plugins/wavesfm/benchmarks/bench_wavesfm_multitask.py [tiny|small|paper]
+"""
+
+import argparse
 import time
 
 import torch
@@ -13,7 +15,9 @@ import zoo_core
 from zoo_wavesfm.finetune import prepare
 from zoo_wavesfm.plugin import MODEL_NAMES
 
-size = sys.argv[1] if len(sys.argv) > 1 else "small"
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("size", nargs="?", default="small", choices=sorted(MODEL_NAMES), help="backbone size (default small)")
+size = ap.parse_args().size
 rank = 50 if size == "paper" else 8
 tasks = ["activity", "rf-classification", "positioning", "los"]
 heads = {"activity": {"name": "linear", "args": {"num_outputs": 6}},

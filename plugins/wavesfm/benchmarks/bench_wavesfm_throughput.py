@@ -1,17 +1,22 @@
 """WavesFM encoder throughput (images/s) in fp32 and bf16 autocast, next to a plain matmul's
 GFLOP/s on the same machine, so the encoder's fraction of the matmul peak is printed.
-Usage: .venv/bin/python benchmarks/bench_wavesfm_throughput.py [size] [batch]"""
 
-import sys
+    .venv/bin/python plugins/wavesfm/benchmarks/bench_wavesfm_throughput.py [tiny|small|paper] [batch]
+"""
+
+import argparse
 import time
 
 import torch
 
 from zoo_wavesfm.plugin import SIZES
-from zoo_wavesfm.vit import ViTEncoder
+from zoo_wavesfm.towers import ViTEncoder
 
-size = sys.argv[1] if len(sys.argv) > 1 else "small"
-batch = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("size", nargs="?", default="small", choices=sorted(SIZES), help="backbone size (default small)")
+ap.add_argument("batch", nargs="?", type=int, default=8, help="images per forward pass (default 8)")
+args = ap.parse_args()
+size, batch = args.size, args.batch
 a = SIZES[size]
 enc = ViTEncoder(**a).eval()
 x = torch.randn(batch, 3, a["img_size"], a["img_size"])
