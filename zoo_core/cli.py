@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -105,6 +106,76 @@ def cmd_run(args) -> int:
     return 0
 
 
+PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
+RESERVED_PLUGIN_NAMES = frozenset({"core"})  # the core registers itself as plugin `core`
+_TOKEN = re.compile(r"\{\{(\w+)\}\}")
+
+
+class NewPluginError(WzooError, ValueError):
+    """A plugin name or an output folder that `wzoo new-plugin` refuses."""
+
+
+def check_plugin_name(name: str) -> str:
+    if not isinstance(name, str) or not PLUGIN_NAME.match(name):
+        raise NewPluginError(f"plugin name {name!r} is not allowed: use 2-31 characters, lower-case letters, "
+                             "digits or '_', starting with a letter (e.g. 'radar_fm')")
+    if name in RESERVED_PLUGIN_NAMES:
+        raise NewPluginError(f"plugin name {name!r} is reserved by wzoo itself; pick another name")
+    return name
+
+
+def render_plugin(name: str) -> dict[str, str]:
+    """The files of a new plugin's layout, {relative path: text}, from `zoo_core/templates/plugin/`.
+
+    Template paths say `NAME` where the plugin name goes (`zoo_NAME/`, `bench_NAME.py`) and end
+    in `.tmpl`; their text says `{{name}}`, `{{Name}}` (CamelCase) and `{{wzoo_version}}`."""
+    from importlib.resources import files
+
+    check_plugin_name(name)
+    values = {"name": name, "Name": "".join(p.capitalize() for p in name.split("_")), "wzoo_version": __version__}
+    rendered: dict[str, str] = {}
+
+    def walk(node, parts: tuple[str, ...]) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    walk(child, (*parts, child.name))
+            elif child.name.endswith(".tmpl"):
+                path = "/".join((*parts, child.name[: -len(".tmpl")])).replace("NAME", name)
+                rendered[path] = _TOKEN.sub(lambda m: values[m.group(1)], child.read_text(encoding="utf-8"))
+
+    walk(files("zoo_core").joinpath("templates", "plugin"), ())
+    return rendered
+
+
+def write_plugin(name: str, out: str | Path) -> list[Path]:
+    """Write a new plugin's layout into `out`, which must not exist or be an empty folder."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise NewPluginError(f"{out} already exists and is not an empty folder; pick another --out")
+    rendered = render_plugin(name)
+    written = []
+    try:
+        for rel, text in rendered.items():
+            path = out / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    except OSError as exc:
+        raise NewPluginError(f"cannot write the plugin into {out}: {exc.strerror or exc}") from None
+    return written
+
+
+def cmd_new_plugin(args) -> int:
+    out = Path(args.out) if args.out else Path("plugins") / check_plugin_name(args.name)
+    written = write_plugin(args.name, out)
+    for path in written:
+        print(path)
+    print(f"wrote plugin {args.name!r} ({len(written)} files) to {out}; next: "
+          f"pip install -e {out} && python -m pytest {out / 'tests'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wzoo", description="A model zoo for wireless foundation models.")
     parser.add_argument("--version", action="version", version=f"wzoo {__version__}")
@@ -149,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="recipe option (repeatable)")
     p.add_argument("--list", action="store_true", help="list installed recipes")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("new-plugin", help="write a new plugin's layout (registration, towers, transforms, "
+                                          "heads, losses, errors, README, tests, benchmarks)")
+    p.add_argument("name", help="plugin name: lower-case letters, digits, '_' (e.g. radar_fm)")
+    p.add_argument("--out", help="folder to write into; must not exist or be empty (default plugins/NAME)")
+    p.set_defaults(func=cmd_new_plugin)
 
     _add_plugin_commands(sub)
     return parser

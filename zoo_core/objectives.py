@@ -31,6 +31,15 @@ class Objective(nn.Module):
     def forward(self, batch) -> torch.Tensor:
         raise NotImplementedError
 
+    def modules_in_use(self) -> list[nn.Module] | None:
+        """The modules the loss reaches (None: all). `fit` freezes the others while it trains,
+        so data parallelism does not wait for gradients that never come (the other heads)."""
+        return None
+
+    def _of_task(self, task: str) -> list[nn.Module]:
+        towers = self.model.config.head(task).towers
+        return [self.model.encoders[t] for t in towers] + [self.model.heads[task]]
+
 
 class LossFunctionObjective(Objective):
     """Today's `fit(model, data, loss_fn)`: `loss_fn(model, batch)` as an objective."""
@@ -51,6 +60,9 @@ class TaskObjective(Objective):
         super().__init__(model)
         model._check_task(task)
         self.task, self.loss, self.target = task, loss, target
+
+    def modules_in_use(self) -> list[nn.Module]:
+        return self._of_task(self.task)
 
     def forward(self, batch) -> torch.Tensor:
         if self.target not in batch:
@@ -77,6 +89,9 @@ class ContrastiveObjective(Objective):
             raise WzooError("a sigmoid loss needs a logit bias: add the contrastive head with bias=-10")
         self.task = task
         self.towers = model.config.head(task).towers
+
+    def modules_in_use(self) -> list[nn.Module]:
+        return self._of_task(self.task)
 
     def embeddings(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Both towers' normalised embeddings of a batch (before any gathering)."""

@@ -8,6 +8,7 @@ and normalisation layers whose parameters are all frozen keep their running stat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -77,21 +78,46 @@ def fit(
     overrides the optimiser's groups (e.g. layer-wise lr decay); by default every trainable
     parameter.
     """
-    from .distributed import DistContext
     from .objectives import as_objective
 
     objective = as_objective(model, loss_fn)
-    inner = objective.model
+    with _only_in_use_trainable(objective):
+        return _fit(objective, train_data, config, evaluate, collate_fn, param_groups)
+
+
+def _only_in_use_trainable(objective):
+    """Freeze, for the run, the trainable parameters the objective's loss never reaches."""
+    in_use = objective.modules_in_use()
+    if in_use is None:
+        return contextlib.nullcontext()
+    reached = {id(p) for m in in_use for p in m.parameters()}
+    idle = [p for p in objective.parameters() if p.requires_grad and id(p) not in reached]
+
+    @contextlib.contextmanager
+    def frozen():
+        for p in idle:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in idle:
+                p.requires_grad_(True)
+
+    return frozen()
+
+
+def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> History:
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
     from torch.utils.data import DataLoader
 
+    from .distributed import DistContext
+
+    inner = objective.model
     cfg = config or TrainConfig()
     if cfg.epochs < 1:
         raise WzooError("epochs must be at least 1")
     set_seed(cfg.seed)
-    from accelerate.utils import DistributedDataParallelKwargs
-
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.find_unused_parameters)
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
                               kwargs_handlers=[ddp])
