@@ -86,3 +86,24 @@ def test_clear_errors():
     nan_loss = lambda m, b: _loss(m, b) * float("nan")  # noqa: E731
     with pytest.raises(WzooError, match="loss became nan"):
         fit(model, _data(), nan_loss, TrainConfig(epochs=1, progress=False))
+
+
+def test_the_model_ends_with_the_weights_of_the_best_monitored_epoch():
+    """A monitor whose best epoch is not the last: the weights evaluated at that epoch are the
+    ones the model ends with (and `restore_best=False` keeps the last epoch's)."""
+    data = _data()
+    snapshots = []
+
+    def evaluate(m):
+        snapshots.append({k: v.clone() for k, v in m.state_dict().items()})
+        return {"score": next(scores)}
+
+    for restore, expected in ((True, 1), (False, 3)):
+        scores = iter([0.2, 0.9, 0.5, 0.4])  # epoch 2 is the best by this made-up metric
+        snapshots.clear()
+        model = zoo_core.create_model("fake/tiny")
+        history = fit(model, data, _loss, TrainConfig(epochs=4, lr=1e-2, batch_size=16, progress=False,
+                                                      monitor="score", restore_best=restore), evaluate=evaluate)
+        assert history.best_epoch == 2
+        for key, value in model.state_dict().items():
+            assert torch.equal(value, snapshots[expected][key]), key

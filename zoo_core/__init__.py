@@ -55,6 +55,9 @@ _LAZY = {
     "Transform": "zoo_core.interfaces",
     "TaskHead": "zoo_core.interfaces",
     "ZooModel": "zoo_core.model",
+    "Encoder": "zoo_core.towers",
+    "ModelConfig": "zoo_core.config",
+    "build_prototypes": "zoo_core.heads",
     "create_model": "zoo_core.factory",
     "from_pretrained": "zoo_core.hub",
 }
@@ -68,7 +71,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "hookimpl", "list_models", "list_plugins", "PluginInfo", "create_model", "from_pretrained",
-    "Backbone", "Transform", "TaskHead", "ZooModel", "__version__",
+    "Backbone", "Transform", "TaskHead", "ZooModel", "Encoder", "ModelConfig", "build_prototypes", "__version__",
     "AdapterError", "HubAuthError", "ConfigError", "ConfigVersionError", "CorruptWeightsError", "HubError",
     "HubUnreachableError", "NotAZooModelError", "PluginLoadError", "PluginNotInstalledError",
     "PluginRegistrationError", "RepoNotFoundError", "RevisionNotFoundError", "UnknownNameError",

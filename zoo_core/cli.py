@@ -150,6 +150,7 @@ def render_plugin(name: str) -> dict[str, str]:
 
 def write_plugin(name: str, out: str | Path) -> list[Path]:
     """Write a new plugin's layout into `out`, which must not exist or be an empty folder."""
+    check_plugin_name(name)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise NewPluginError(f"{out} already exists and is not an empty folder; pick another --out")

@@ -40,17 +40,21 @@ def register_transforms(register):
 def register_heads(register):
     """register(name, factory="pkg.module:callable", description="", **metadata).
 
-    The factory is called as factory(in_features, **args) and returns a `zoo_core.TaskHead`."""
+    The factory is called as factory(in_features, **args) and returns a `zoo_core.TaskHead`;
+    its class attributes `uses`, `num_towers` and `fields` say what it reads."""
 
 
 @hookspec
 def register_models(register):
     """register(name, backbone=..., backbone_args={}, transform=None, transform_config={},
-    heads={task: {"head": name, "args": {...}}}, hub_repo=None, sample_input={...},
-    description="", tags=(), papers=(), license=None, datasets=()).
+    tower="main", fields={field: {"shape": [...], "dtype": ...}}, embed_dim=None,
+    heads={task: {"name": head, "args": {...}, "towers": [...]}}, default_task=None,
+    hub_repo=None, description="", tags=(), papers=(), license=None, datasets=()).
 
-    A named model is a recipe for `create_model`: which registered components, with which
-    default arguments, and where its pretrained weights live on the Hub."""
+    Several towers: `towers={name: {"backbone": ..., "backbone_args": {...}, "transform": ...,
+    "transform_config": {...}, "embed_dim": ..., "fields": {...}}}` instead of the one-tower
+    keys. A named model is a recipe for `create_model`: which registered components, with
+    which default arguments, and where its pretrained weights live on the Hub."""
 
 
 @hookspec

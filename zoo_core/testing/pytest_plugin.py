@@ -40,7 +40,10 @@ import warnings
 from pathlib import Path
 from typing import Iterator
 
-import pytest
+try:
+    import pytest
+except ImportError:  # the loopback Hub and this plugin come with the test extra
+    raise ImportError("zoo_core.testing.pytest_plugin needs pytest: pip install 'wzoo[test]'") from None
 
 from .hub_server import LoopbackHub
 

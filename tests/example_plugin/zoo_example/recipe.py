@@ -38,6 +38,7 @@ def run(out_dir: Path, n: int = 4000, epochs: int = 10, seed: int = 0) -> dict:
         "n_train": len(train_idx),
         "n_test": len(test_idx),
     }
+    model.set_weights_source("wzoo:example/los")  # trained here: the card says where the weights came from
     plots.plot_confusion_matrix(metrics.confusion_matrix(pred, truth, 2), ["NLOS", "LOS"], out_dir / "confusion.png")
     plots.plot_training_curves(history.series(), out_dir / "training.png")
     model.save_pretrained(out_dir / "model", metrics={"test_accuracy": result["test_accuracy"]})
