@@ -13,7 +13,6 @@ that field's declaration, and the heads keep the (alphabetical) order version 1 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import re
@@ -298,11 +297,12 @@ def _str(value: Any, what: str, optional: bool = False) -> str | None:
     return value
 
 
-def _args(value: Any, what: str) -> FrozenDict:
+def freeze_args(value: Any, what: str) -> FrozenDict:
+    """Component arguments as frozen JSON, refusing NaN, ±inf and absurd nesting."""
     if value is None:
         return FrozenDict()
     if not isinstance(value, Mapping):
-        raise ConfigError(f"config.json: {what} must be an object, got {value!r:.80}")
+        raise ConfigError(f"{what} must be an object, got {value!r:.80}")
     _check_json(value, what)
     return freeze(value)
 
@@ -310,9 +310,9 @@ def _args(value: Any, what: str) -> FrozenDict:
 def _check_json(value: Any, what: str, depth: int = 0) -> None:
     """Plain JSON of bounded depth, no NaN: what a component factory may receive."""
     if depth > 8:
-        raise ConfigError(f"config.json: {what} is nested too deeply")
+        raise ConfigError(f"{what} is nested too deeply")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"config.json: {what}={value} is not allowed; use a finite number")
+        raise ConfigError(f"{what}={value} is not allowed; use a finite number")
     if isinstance(value, Mapping):
         for k, v in value.items():
             _check_json(v, f"{what}.{k}", depth + 1)
@@ -324,7 +324,8 @@ def _check_json(value: Any, what: str, depth: int = 0) -> None:
 def _component(value: Any, what: str, args_key: str = "args") -> ComponentRef:
     if not isinstance(value, Mapping):
         raise ConfigError(f"config.json: {what} must be an object with a registered 'name'")
-    return ComponentRef(_str(value.get("name"), f"{what}.name"), _args(value.get(args_key), f"{what}.{args_key}"))
+    return ComponentRef(_str(value.get("name"), f"{what}.name"),
+                        freeze_args(value.get(args_key), f"config.json: {what}.{args_key}"))
 
 
 def _embed_dim(value: Any) -> int | None:
@@ -336,7 +337,7 @@ def _embed_dim(value: Any) -> int | None:
 
 
 def _card(raw: Mapping) -> FrozenDict:
-    return _args(raw.get("card") or {}, "card")
+    return freeze_args(raw.get("card") or {}, "config.json: card")
 
 
 def _common(raw: Mapping) -> dict:
@@ -370,7 +371,7 @@ def _from_v2(raw: Mapping) -> ModelConfig:
             raise ConfigError(f"config.json: heads[{i}] must be an object")
         towers = _list(h.get("towers"), f"heads[{i}].towers")
         heads.append(HeadConfig(check_identifier("task", h.get("task")), _str(h.get("name"), f"heads[{i}].name"),
-                                _args(h.get("args"), f"heads[{i}].args"),
+                                freeze_args(h.get("args"), f"config.json: heads[{i}].args"),
                                 tuple(check_identifier("tower", t) for t in towers),
                                 _str(h.get("uses"), f"heads[{i}].uses", True)))
     adapters = []
@@ -412,7 +413,7 @@ def _from_v1(raw: Mapping) -> ModelConfig:
     if not isinstance(heads_raw, Mapping):
         raise ConfigError("config.json: heads must be an object (format 1)")
     heads = tuple(HeadConfig(check_identifier("task", task), _str(h.get("name"), f"heads.{task}.name"),
-                             _args(h.get("args"), f"heads.{task}.args"), (V1_TOWER,))
+                             freeze_args(h.get("args"), f"config.json: heads.{task}.args"), (V1_TOWER,))
                   for task, h in heads_raw.items())
     adapters_raw = raw.get("adapters") or {}
     if not isinstance(adapters_raw, Mapping):
@@ -421,7 +422,3 @@ def _from_v1(raw: Mapping) -> ModelConfig:
                                    _str((a or {}).get("peft_type", "LORA"), f"adapters.{task}.peft_type"))
                      for task, a in adapters_raw.items())
     return ModelConfig((encoder,), heads, adapters, None, **_common(raw))
-
-
-def copy_json(value: Any) -> Any:
-    return copy.deepcopy(thaw(value))

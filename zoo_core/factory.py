@@ -53,7 +53,7 @@ def model_config(name: str, **overrides: Any) -> ModelConfig:
     encoders = []
     for i, (tower, t) in enumerate(towers.items()):
         t = {**t, **tower_overrides.get(tower, {})}
-        args = {**t["backbone_args"], **(t.get("backbone_args_overrides") or {})}
+        args = dict(t["backbone_args"])
         t_name, t_config = t["transform"], t["transform_config"]
         if i == 0:
             args.update(overrides)

@@ -21,11 +21,12 @@ def power_db(csi: torch.Tensor) -> torch.Tensor:
 
 def cir_from_csi(csi: torch.Tensor) -> torch.Tensor:
     """Channel impulse response as the IFFT of the CSI over subcarriers (sample-format axis 3:
-    (B, rx, tx, subcarrier, symbol) → (B, rx, tx, tap) for the first symbol)."""
+    (B, rx, tx, subcarrier, symbol) → (B, rx, tx, tap) for the first symbol), with numpy's
+    default scaling (1/N), as the city generator writes its `cir`."""
     if csi.ndim != 5:
         raise InputFieldError(f"cir can be derived from csi of shape (batch, rx, tx, subcarrier, symbol) only, "
                               f"got {tuple(csi.shape)}")
-    return torch.fft.ifft(csi[..., 0], dim=-1, norm="ortho")
+    return torch.fft.ifft(csi[..., 0], dim=-1)
 
 
 #: field → (the field it is computed from, how)

@@ -20,7 +20,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from .config import USES, AdapterConfig, ComponentRef, HeadConfig, ModelConfig, check_identifier, check_weight_source
+from .config import (
+    AdapterConfig,
+    ComponentRef,
+    HeadConfig,
+    ModelConfig,
+    check_identifier,
+    check_weight_source,
+    freeze_args,
+)
 from .errors import AdapterError, InputFieldError, UnknownNameError, WzooError
 from .fields import get_field
 from .interfaces import TaskHead, Transform
@@ -77,7 +85,7 @@ class ZooModel(nn.Module):
 
     @property
     def adapter_configs(self) -> dict[str, Any]:
-        """peft configs by task (the default tower's; `peft_configs` has every tower's)."""
+        """peft configs by task; `peft_configs` keys them by (task, tower)."""
         return {task: cfg for (task, tower), cfg in self.peft_configs.items()}
 
     # ------------------------------------------------------------ changes
@@ -90,7 +98,8 @@ class ZooModel(nn.Module):
         if task in self.heads:
             raise WzooError(f"task {task!r} already has a head; pick another task name")
         validate_head_args(head, task, head_args)
-        cfg = HeadConfig(task, head, _frozen_args(head_args), tuple(towers or (self.default_tower,)), uses)
+        cfg = HeadConfig(task, head, freeze_args(head_args, "head arguments"), tuple(towers or (self.default_tower,)),
+                         uses)
         module = build_head(cfg, self._encoder_widths())
         self.heads[task] = module
         self._config = self._config.replace(heads=self._config.heads + (cfg,))
@@ -106,7 +115,8 @@ class ZooModel(nn.Module):
         encoder = self.encoder(tower)
         name = registered_transform_name(transform, name)
         encoder.transform = transform
-        self._config = self._config.with_encoder(encoder.name, transform=ComponentRef(name, _frozen_args(transform.config)))
+        self._config = self._config.with_encoder(
+            encoder.name, transform=ComponentRef(name, freeze_args(transform.config, "transform config")))
         return self
 
     def set_weights_source(self, source: str, tower: str | None = None) -> "ZooModel":
@@ -190,9 +200,9 @@ class ZooModel(nn.Module):
 
     # ------------------------------------------------------------ freezing
     def freeze_backbone(self, trainable_blocks: int = 0, tower: str | None = None) -> "ZooModel":
-        """Freeze a tower's backbone and transform (all towers with tower=None on a one-tower
-        model: the default); adapters stay trainable. `trainable_blocks=k` unfreezes the last
-        k entries of `backbone.blocks` (ViT-style)."""
+        """Freeze a tower's backbone and transform (default: the first tower); adapters stay
+        trainable. `trainable_blocks=k` unfreezes the last k entries of `backbone.blocks`
+        (ViT-style)."""
         from .adapters import adapter_parameter_names
 
         encoder = self.encoder(tower)
@@ -218,15 +228,23 @@ class ZooModel(nn.Module):
         """Inject a peft adapter (any peft type: LoRA, IA3, ...) into one tower's backbone for one
         task (default: the first tower the task's head reads). peft freezes the base weights; the
         adapter is saved under `adapters/<task>/<tower>/` in peft's format."""
-        from peft import inject_adapter_in_model
-
         self._check_task(task)
         tower = tower or self._config.head(task).towers[0]
-        encoder = self.encoder(tower)
+        self.encoder(tower)
         if (task, tower) in self.peft_configs:
             raise AdapterError(f"task {task!r} already has an adapter on tower {tower!r}")
         peft_config = copy.deepcopy(peft_config)
         peft_config.base_model_name_or_path = self._config.model_name
+        self._inject_adapter(task, tower, peft_config)
+        self._config = self._config.replace(
+            adapters=self._config.adapters + (AdapterConfig(task, tower, str(peft_config.peft_type.value)),))
+
+    def _inject_adapter(self, task: str, tower: str, peft_config) -> None:
+        """peft's injection into one tower's backbone (the config already lists the adapter
+        when a saved model is loaded, so recording it is the caller's business)."""
+        from peft import inject_adapter_in_model
+
+        encoder = self.encoder(tower)
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*peft_config.*")
@@ -235,8 +253,6 @@ class ZooModel(nn.Module):
             raise AdapterError(f"peft cannot add a {peft_config.peft_type} adapter to tower {tower!r}: "
                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         self.peft_configs[(task, tower)] = peft_config
-        self._config = self._config.replace(
-            adapters=self._config.adapters + (AdapterConfig(task, tower, str(peft_config.peft_type.value)),))
         self._active_adapters[tower] = "?"  # force the next activation
         self._activate_adapters(self.active_task)
 
@@ -278,9 +294,3 @@ class ZooModel(nn.Module):
         from .hub import from_pretrained
 
         return from_pretrained(ref, **kwargs)
-
-
-def _frozen_args(args: Mapping) -> Any:
-    from .config import _args
-
-    return _args(dict(args), "arguments")

@@ -220,8 +220,6 @@ def _has_shared_parameters(model) -> bool:
 
 def load_model_folder(folder: Path):
     """Rebuild a model from a folder: config → validated meta build → header check → weights."""
-    import torch
-
     from .factory import build_model
     from .folder_write import recover
 
@@ -257,12 +255,7 @@ def load_model_folder(folder: Path):
 
 def _load_adapter(model, adapter, folder: Path) -> None:
     peft_config = read_peft_config(folder, adapter.peft_type)
-    # the model's config already lists the adapter: inject without recording it twice
-    config_before = model.config
-    model._config = config_before.replace(adapters=tuple(a for a in config_before.adapters
-                                                         if (a.task, a.tower) != (adapter.task, adapter.tower)))
-    model.add_adapter(adapter.task, peft_config, tower=adapter.tower)
-    model._config = config_before
+    model._inject_adapter(adapter.task, adapter.tower, peft_config)  # the config already lists it
     load_adapter_state(model.encoders[adapter.tower].backbone, adapter.task, read_tensors(folder / ADAPTER_WEIGHTS))
 
 
