@@ -247,6 +247,7 @@ def _channel_estimation(out_dir, size, pretrain_epochs, epochs, n_pretrain, n_tr
         preds[label] = predict(model)
         learned[label] = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if init is not None:
+            model.set_weights_source("wzoo:wavesfm/channel-estimation")  # pre-trained, then fine-tuned here
             model.save_pretrained(out_dir / "model", metrics={"nmse_db": evaluate(model)["nmse_db"]})
 
     n_sym = data.csi.shape[-1]
@@ -353,7 +354,9 @@ def _classification(out_dir, size, pretrain_epochs, epochs, n_pretrain, n_train,
         metrics[f"trainable_parameters_{key}"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
         plot_confusion_matrix(cm, ["NLOS", "LOS"], out_dir / f"confusion_{key}.png", title=label)
         if init is not None:
-            model.save_pretrained(out_dir / "model", metrics={"mean_class_accuracy": metrics[f"mean_class_accuracy_{key}"]})
+            model.set_weights_source("wzoo:wavesfm/classification")  # pre-trained, then fine-tuned here
+            model.save_pretrained(out_dir / "model",
+                                  metrics={"mean_class_accuracy": metrics[f"mean_class_accuracy_{key}"]})
     _plot_curves(histories, "mean_class_accuracy", out_dir / "convergence.png", "test mean per-class accuracy")
     rows = "| model | mean per-class acc. (last) | best | epochs to best | epochs to within 1 pt | trainable params |\n"
     rows += "|---|---|---|---|---|---|\n"
