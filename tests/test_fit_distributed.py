@@ -4,29 +4,15 @@ gradients across ranks), and evaluation is averaged over ranks."""
 
 import json
 import math
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors import safe_open
 
+from zoo_core.testing.processes import run_python
+
 WORKER = Path(__file__).with_name("_fit_ddp_worker.py")
-
-
-def _run(cmd, cwd):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(WORKER.parent)}
-    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
-    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _read(path):
@@ -36,9 +22,8 @@ def _read(path):
 
 def test_two_ranks_step_like_one_process_on_the_global_batch(tmp_path):
     one, two = tmp_path / "one.safetensors", tmp_path / "two.safetensors"
-    _run([sys.executable, str(WORKER), str(one), "8"], tmp_path)
-    _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-          f"--master_port={_free_port()}", str(WORKER), str(two), "4"], tmp_path)
+    run_python(WORKER, [one, "8"], cwd=tmp_path, pythonpath=[WORKER.parent])
+    run_python(WORKER, [two, "4"], cwd=tmp_path, pythonpath=[WORKER.parent], nproc=2)
     (w1, h1), (w2, h2) = _read(one), _read(two)
     assert w1.keys() == w2.keys()
     for key in w1:

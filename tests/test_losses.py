@@ -5,9 +5,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +14,7 @@ import torch.distributed as dist
 
 from zoo_core.distributed import DistContext, DistContextError
 from zoo_core.errors import WzooError
+from zoo_core.testing.processes import run_python
 from zoo_core.losses import (
     ClipLoss,
     LossInputError,
@@ -196,13 +194,7 @@ def two_rank_results(tmp_path_factory):
     if not (dist.is_available() and dist.is_gloo_available()):
         pytest.skip("torch.distributed with the gloo backend is not available in this torch build")
     out = tmp_path_factory.mktemp("ddp") / "ranks.npz"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    proc = subprocess.run(
-        [*cmd, str(WORKER), str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, f"torchrun failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    run_python(WORKER, [out], cwd=REPO, pythonpath=[REPO], nproc=2, timeout=120)
     with np.load(out) as f:
         return dict(f)
 
