@@ -49,7 +49,7 @@ def test_towers_encode_their_own_fields():
     assert model.encode(BATCH["csi"], "csi").shape == (5, 6)  # a bare tensor for one tower's one field
     with pytest.raises(InputFieldError, match="pass a dict batch"):
         model(BATCH["csi"], task="match")  # reads two towers
-    with pytest.raises(InputFieldError, match="lacks"):
+    with pytest.raises(InputFieldError, match="tower 'env' reads field 'env'; the batch has \\['csi'\\]"):
         model({"csi": BATCH["csi"]}, task="match")
 
 

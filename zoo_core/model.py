@@ -101,6 +101,9 @@ class ZooModel(nn.Module):
         cfg = HeadConfig(task, head, freeze_args(head_args, "head arguments"), tuple(towers or (self.default_tower,)),
                          uses)
         module = build_head(cfg, self._encoder_widths())
+        anchor = next(self.parameters(), None)
+        if anchor is not None:  # where the rest of the model lives
+            module = module.to(anchor.device)
         self.heads[task] = module
         self._config = self._config.replace(heads=self._config.heads + (cfg,))
         if self.active_task is None:
@@ -129,6 +132,9 @@ class ZooModel(nn.Module):
                            part: str = "backbone") -> "ZooModel":
         """Load a state dict into one tower's backbone (or whole encoder) strictly, and record
         where it came from: a pre-trained encoder that a recipe hands over, for instance."""
+        check_weight_source(source)
+        if part not in ("backbone", "encoder"):
+            raise WzooError(f"part must be 'backbone' or 'encoder', got {part!r}")
         encoder = self.encoder(tower)
         target = encoder.backbone if part == "backbone" else encoder
         target.load_state_dict(dict(state), strict=True)

@@ -244,9 +244,9 @@ def load_model_folder(folder: Path):
     if version == 1:
         state = _upgrade_v1_keys(state)
     model.load_state_dict(state, strict=True, assign=not tied)
-    for adapter in config.adapters:
-        sub = adapter.task if version == 1 else adapter_folder(adapter.task, adapter.tower)
-        _load_adapter(model, adapter, folder / ADAPTERS_DIR / sub if version == 1 else folder / sub)
+    for adapter in config.adapters:  # format 1 kept one tower's adapters in adapters/<task>/
+        where = f"{ADAPTERS_DIR}/{adapter.task}" if version == 1 else adapter_folder(adapter.task, adapter.tower)
+        _load_adapter(model, adapter, folder / where)
     if config.default_task:
         model.set_task(config.default_task)
     model.eval()

@@ -3,7 +3,8 @@
 A model holds one or more named towers (a CSI tower, an environment tower, ...). Each
 declares the batch fields it reads (`FieldSpec`: per-sample shape and dtype); a tower that
 reads one field hands that tensor to its transform, one that reads several hands over a
-dict of them. `encode` pools (and projects); `tokens` gives what token heads read.
+dict of them. A field the batch lacks but that can be computed (`cir` from `csi`, see
+`zoo_core.fields`) is computed. `encode` pools (and projects); `tokens` gives what token heads read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from .errors import InputFieldError
+from .fields import get_field
 from .interfaces import Backbone, Transform
 from .transforms import Identity
 
@@ -44,14 +46,11 @@ class Encoder(nn.Module):
         """The transform's input: the one field's tensor, or a dict of the declared fields."""
         if not isinstance(batch, Mapping):
             return batch
-        names = list(self.fields) or ["input"]
-        missing = [n for n in names if n not in batch]
-        if missing:
-            raise InputFieldError(f"tower {self.name!r} reads field(s) {missing} that the batch lacks "
-                                  f"(it has {sorted(batch)}); pass a dict batch with them")
-        for n in names:
-            check_field(self.name, n, batch[n])
-        return batch[names[0]] if len(names) == 1 else {n: batch[n] for n in names}
+        values = {}
+        for name in list(self.fields) or ["input"]:  # a missing cir or power_db is computed from csi
+            values[name] = get_field(batch, name, f"tower {self.name!r}")
+            check_field(self.name, name, values[name])
+        return next(iter(values.values())) if len(values) == 1 else values
 
     def tokens(self, batch, transform: bool = True) -> torch.Tensor:
         x = self.select(batch)
