@@ -14,13 +14,19 @@ def run_python(script: str | Path, args: Sequence[str] = (), cwd: str | Path | N
                pythonpath: Sequence[str | Path] = (), nproc: int | None = None,
                timeout: float = 180) -> subprocess.CompletedProcess:
     """Run `script` (under `torchrun --standalone --nproc_per_node nproc` when given, CPU and
-    gloo, one thread per process) and fail with the tail of its output when it fails."""
+    gloo, one thread per process) and fail with the tail of its output when it fails.
+
+    A torchrun launch is tried twice: its rendezvous picks a free port by binding and
+    releasing it, so two launches at once (pytest-xdist) can, rarely, race for one port; a
+    real failure fails both times."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), *filter(None, [env.get("PYTHONPATH")])])
     launcher = [sys.executable]
     if nproc:
         launcher += ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)]
-    proc = subprocess.run([*launcher, str(script), *map(str, args)], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    assert proc.returncode == 0, f"{Path(script).name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    return proc
+    for _ in range(2 if nproc else 1):
+        proc = subprocess.run([*launcher, str(script), *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=timeout)
+        if proc.returncode == 0:
+            return proc
+    raise AssertionError(f"{Path(script).name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
