@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 
 import zoo_core
 from zoo_core.adapters import adapter_parameter_names
-from zoo_core.config import FrozenDict
+from zoo_core.config import FrozenDict, thaw
 from zoo_core.errors import (
     ConfigError,
     ConfigValueError,
@@ -387,3 +387,37 @@ def test_peft_side_errors_are_typed():
     model = zoo_core.create_model("fake/tiny")
     with pytest.raises(zoo_core.AdapterError, match="peft cannot add"):
         model.add_adapter("los", LoraConfig(r=2, target_modules=["no_such_module"]))
+
+
+def test_a_swapped_transform_is_recorded_and_travels_with_the_weights(tmp_path):
+    from zoo_core.transforms import Standardize
+
+    model = zoo_core.create_model("fake/tiny").eval()
+    fitted = Standardize.fit(torch.randn(64, 1, 8, generator=GEN) * 3 + 1)
+    with pytest.raises(zoo_core.WzooError, match="registered name"):
+        model.set_transform(fitted)
+    with pytest.raises(zoo_core.WzooError, match="registered as Identity"):
+        model.set_transform(fitted, "identity")
+    model.set_transform(fitted, "standardize")
+    assert thaw(model.config.encoder("main").transform.args) == fitted.config
+    x = torch.randn(2, 1, 8, generator=GEN)
+    model.save_pretrained(tmp_path / "m")
+    loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
+    assert loaded.transform.config == fitted.config and torch.equal(loaded(x), model(x))
+
+
+def test_a_sigmoid_loss_needs_the_head_bias_and_trains_with_it():
+    from zoo_core.losses import SigLipLoss
+    from zoo_core.objectives import ContrastiveObjective
+    from zoo_core.train import TrainConfig, fit
+
+    with pytest.raises(zoo_core.WzooError, match="bias=-10"):
+        ContrastiveObjective(two_tower(), "match", SigLipLoss())
+    model = zoo_core.create_model("fake/two-tower", heads={
+        "match": {"name": "contrastive", "args": {"bias": -10.0}, "towers": ["csi", "env"]}})
+    assert model.heads["match"].logit_bias.item() == -10.0
+    data = [{"csi": c, "env": e} for c, e in zip(torch.randn(32, 8, generator=GEN), torch.randn(32, 5, generator=GEN))]
+    history = fit(ContrastiveObjective(model, "match", SigLipLoss()), data,
+                  config=TrainConfig(epochs=3, lr=1e-2, batch_size=16, progress=False))
+    assert history.epochs[-1]["train_loss"] < history.epochs[0]["train_loss"]
+    assert model.heads["match"].logit_bias.item() != -10.0  # the bias learns

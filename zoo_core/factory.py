@@ -41,6 +41,7 @@ def model_config(name: str, **overrides: Any) -> ModelConfig:
     replace those parts whole; `towers={tower: {"backbone_args": {...}, ...}}` changes others.
     """
     spec = registry().get("model", name)
+    explicit = set(overrides)
     heads = overrides.pop("heads", None)
     default_task = overrides.pop("default_task", spec.default_task)
     transform = overrides.pop("transform", None)
@@ -72,6 +73,8 @@ def model_config(name: str, **overrides: Any) -> ModelConfig:
     first = encoders[0].name
     head_specs = spec.heads if heads is None else heads
     head_cfgs = tuple(_head_config(task, h, first) for task, h in head_specs.items())
+    if "default_task" not in explicit and default_task not in head_specs:
+        default_task = None  # the registered default task went with the replaced heads
     info = state().plugins.get(spec.plugin)
     return ModelConfig(
         encoders=tuple(encoders), heads=head_cfgs, default_task=default_task, model_name=spec.name,
