@@ -421,3 +421,23 @@ def test_a_sigmoid_loss_needs_the_head_bias_and_trains_with_it():
                   config=TrainConfig(epochs=3, lr=1e-2, batch_size=16, progress=False))
     assert history.epochs[-1]["train_loss"] < history.epochs[0]["train_loss"]
     assert model.heads["match"].logit_bias.item() != -10.0  # the bias learns
+
+
+def test_contract_kit_wants_every_config_argument_annotated(tmp_path, monkeypatch, use_plugins):
+    from zoo_core.testing.contract import check_arguments_are_annotated
+
+    (tmp_path / "wzoo_loose.py").write_text(textwrap.dedent("""
+        from zoo_core import Backbone, hookimpl
+
+        class Loose(Backbone):
+            def __init__(self, width=8, depth: int = 2):
+                super().__init__()
+
+        @hookimpl
+        def register_backbones(register):
+            register("loose/net", "wzoo_loose:Loose")
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    use_plugins({"loose": "wzoo_loose"})
+    with pytest.raises(AssertionError, match="leaves width unannotated"):
+        check_arguments_are_annotated("loose")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from .interfaces import Transform
@@ -21,7 +23,7 @@ class Standardize(Transform):
     travel with the weights instead of living in a user's notebook.
     """
 
-    def __init__(self, mean=(0.0,), std=(1.0,)):
+    def __init__(self, mean: Sequence[float] = (0.0,), std: Sequence[float] = (1.0,)):
         if len(mean) != len(std) or min(std) <= 0:
             raise ValueError("standardize: mean and std need equal lengths and std > 0")
         super().__init__(mean=[float(m) for m in mean], std=[float(s) for s in std])

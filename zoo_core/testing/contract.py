@@ -149,7 +149,29 @@ def check_plugin(plugin: str, tmp_path: str | Path | None = None) -> list[Contra
     names = [s.name for s in registry().items("model") if s.plugin == plugin]
     assert names, f"plugin {plugin!r} registers no models"
     check_registration_is_torch_free(info.module.split(":")[0])
+    check_arguments_are_annotated(plugin)
     return [check_model(n, tmp_path) for n in names]
+
+
+def check_arguments_are_annotated(plugin: str) -> None:
+    """Every argument a config can set on the plugin's backbones, transforms and heads has a
+    type annotation: that is what a config from the Hub is validated against before anything
+    is built (an unannotated argument would take any JSON value)."""
+    import inspect
+
+    from ..plugins import registry
+
+    for kind in ("backbone", "transform", "head"):
+        for component in registry().items(kind):
+            if component.plugin != plugin:
+                continue
+            factory = component.load()
+            target = factory.__init__ if inspect.isclass(factory) else factory
+            bare = [name for name, p in inspect.signature(target).parameters.items()
+                    if name not in ("self", "task", "in_features") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                    and p.annotation is inspect.Parameter.empty]
+            assert not bare, (f"{kind} {component.name!r} ({component.factory}) leaves {', '.join(bare)} "
+                              "unannotated; annotate them (zoo_core.validation.Size, Literal[...], float, ...)")
 
 
 def _components(config):

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from zoo_core import TaskHead
+from zoo_core.validation import Size
 
 from .towers import Block
 
@@ -30,8 +31,8 @@ class ViTBlockHead(TaskHead):
 
     uses = "tokens"
 
-    def __init__(self, in_features: int, grid_size: Sequence[int], patch_size: int, out_chans: int = 2,
-                 num_heads: int = 8, mlp_dim: int | None = None, out_size: Sequence[int] | None = None,
+    def __init__(self, in_features: Size, grid_size: Sequence[Size], patch_size: Size, out_chans: Size = 2,
+                 num_heads: Size = 8, mlp_dim: Size | None = None, out_size: Sequence[Size] | None = None,
                  task: str | None = None):
         super().__init__(task)
         self.grid_size = tuple(int(g) for g in grid_size)

@@ -30,7 +30,7 @@ def task_heads(size: str) -> dict:
 
 @hookimpl
 def register_backbones(register):
-    register("wavesfm/vit", "zoo_wavesfm.towers:vit_encoder",
+    register("wavesfm/vit", "zoo_wavesfm.towers:ViTEncoder",
              description="WavesFM ViT encoder: CLS token, 2-D sin-cos positions, split q/k/v for LoRA, "
                          "one patch embedding per input channel count")
 

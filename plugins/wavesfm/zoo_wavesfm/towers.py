@@ -13,6 +13,7 @@ shares the transformer; the forward pass picks it from `x.shape[1]`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ from timm.layers import DropPath, Mlp, PatchEmbed
 from torch import nn
 
 from zoo_core import Backbone
+from zoo_core.validation import Rate, Size
 
 from .errors import InputShapeError
 
@@ -120,16 +122,16 @@ class ViTEncoder(Backbone):
 
     def __init__(
         self,
-        img_size: int | Sequence[int] = 224,
-        patch_size: int = 16,
-        in_chans: int | Sequence[int] = 3,
-        embed_dim: int = 512,
-        depth: int = 12,
-        num_heads: int = 8,
-        mlp_dim: int = 2048,
+        img_size: Size | Sequence[Size] = 224,
+        patch_size: Size = 16,
+        in_chans: Size | Sequence[Size] = 3,
+        embed_dim: Size = 512,
+        depth: Size = 12,
+        num_heads: Size = 8,
+        mlp_dim: Size = 2048,
         qkv_bias: bool = True,
-        drop_path_rate: float = 0.0,
-        global_pool: str = "token",
+        drop_path_rate: Rate = 0.0,
+        global_pool: Literal["token", "avg"] = "token",
     ):
         super().__init__()
         if global_pool not in ("token", "avg"):
@@ -242,7 +244,8 @@ def _mae_only(key: str) -> bool:
 
 
 def vit_encoder(**kwargs) -> ViTEncoder:
-    """Factory registered as `wavesfm/vit` (all sizes are arguments)."""
+    """`ViTEncoder(**kwargs)` (the registered factory is the class itself, so a config's
+    arguments are checked against its annotations)."""
     return ViTEncoder(**kwargs)
 
 

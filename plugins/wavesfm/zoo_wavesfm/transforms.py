@@ -9,10 +9,13 @@ in one call, so the numbers travel with the weights in config.json.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
 from zoo_core import Transform
+from zoo_core.validation import Size
 
 from .errors import TransformInputError
 
@@ -48,8 +51,8 @@ class WirelessImage(Transform):
 
     Input (B, C, H, W) or (B, H, W), real or complex (complex → magnitude)."""
 
-    def __init__(self, log: bool = False, min: float = 0.0, max: float = 1.0, size=224,
-                 mean=(0.0,), std=(1.0,)):
+    def __init__(self, log: bool = False, min: float = 0.0, max: float = 1.0, size: Size | Sequence[Size] = 224,
+                 mean: Sequence[float] = (0.0,), std: Sequence[float] = (1.0,)):
         if not max > min:
             raise ValueError(f"wavesfm/image: max ({max}) must exceed min ({min})")
         if len(mean) != len(std) or _smallest(std) <= 0:
@@ -101,7 +104,8 @@ class PilotGrid(Transform):
     the bicubic resize only up-samples then; down-sampling (antialias off) drops rows.
     """
 
-    def __init__(self, scale=(1.0, 1.0, 1.0, 1.0), size=224, mean=(0.0,) * 4, std=(1.0,) * 4, ls: bool = False):
+    def __init__(self, scale: Sequence[float] = (1.0, 1.0, 1.0, 1.0), size: Size | Sequence[Size] = 224,
+                 mean: Sequence[float] = (0.0,) * 4, std: Sequence[float] = (1.0,) * 4, ls: bool = False):
         if len(scale) != 4 or _smallest(scale) <= 0:
             raise ValueError("wavesfm/pilots: scale needs 4 positive values (max |x| per channel)")
         super().__init__(scale=[float(s) for s in scale], size=_size(size),
