@@ -441,3 +441,119 @@ def test_contract_kit_wants_every_config_argument_annotated(tmp_path, monkeypatc
     use_plugins({"loose": "wzoo_loose"})
     with pytest.raises(AssertionError, match="leaves width unannotated"):
         check_arguments_are_annotated("loose")
+
+
+# ------------------------------------------------------------------ found in review
+def _lora(target="net.0"):
+    from peft import LoraConfig
+
+    return LoraConfig(r=2, target_modules=[target])
+
+
+def _changed(model, before, task):
+    return {n for n in adapter_parameter_names(model, task) if not torch.equal(model.get_parameter(n), before[n])}
+
+
+def test_objectives_train_the_adapters_of_their_own_task():
+    from zoo_core.objectives import ContrastiveObjective, TaskObjective
+    from zoo_core.train import TrainConfig, fit
+
+    model = two_tower()
+    model.add_adapter("match", _lora(), tower="env")
+    model.add_adapter("los", _lora(), tower="csi")
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    data = [{"csi": c, "env": e, "y": y} for c, e, y in zip(torch.randn(32, 8, generator=GEN),
+                                                           torch.randn(32, 5, generator=GEN), torch.randint(0, 2, (32,)))]
+    cfg = TrainConfig(epochs=2, lr=1e-2, batch_size=8, progress=False)
+    fit(ContrastiveObjective(model, "match"), data, config=cfg)
+    assert _changed(model, before, "match") and not _changed(model, before, "los")
+    model.set_task("match")  # the los adapter is inactive (and so frozen by peft) when fit starts
+    fit(TaskObjective(model, "los", torch.nn.functional.cross_entropy, "y"), data, config=cfg)
+    assert _changed(model, before, "los")
+
+
+def test_two_adapter_types_on_one_module_round_trip(tmp_path):
+    from peft import IA3Config, LoraConfig
+
+    model = zoo_core.create_model("fake/tiny").eval()
+    model.add_adapter("los", LoraConfig(r=2, target_modules=["q", "v"]))
+    model.add_adapter("positioning", IA3Config(target_modules=["q", "v"], feedforward_modules=[]))
+    with torch.no_grad():
+        for name in adapter_parameter_names(model):
+            model.get_parameter(name).normal_(0, 0.5)
+    x = torch.randn(3, 1, 8, generator=GEN)
+    expected = {t: model(x, task=t) for t in model.tasks}
+    model.save_pretrained(tmp_path / "m")
+    loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
+    for task, out in expected.items():
+        assert torch.equal(loaded(x, task=task), out), task
+    with pytest.raises(zoo_core.AdapterError, match="modules_to_save"):
+        zoo_core.create_model("fake/tiny").add_adapter("los", LoraConfig(r=2, target_modules=["q"],
+                                                                         modules_to_save=["v"]))
+
+
+def test_an_adapter_whose_init_rewrites_the_base_reloads_identically(tmp_path):
+    from peft import LoraConfig
+
+    model = zoo_core.create_model("fake/tiny").eval()
+    model.add_adapter("los", LoraConfig(r=2, target_modules=["q", "v"], init_lora_weights="pissa"))
+    x = torch.randn(3, 1, 8, generator=GEN)
+    expected = {t: model(x, task=t) for t in model.tasks}
+    model.save_pretrained(tmp_path / "m")
+    loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
+    for task, out in expected.items():
+        torch.testing.assert_close(loaded(x, task=task), out, rtol=0, atol=1e-6)
+
+
+def test_a_hostile_adapter_rank_is_refused_before_it_is_allocated(tmp_path, monkeypatch):
+    model = zoo_core.create_model("fake/tiny")
+    model.add_adapter("los", _lora("q"))
+    model.save_pretrained(tmp_path / "m")
+    path = tmp_path / "m" / "adapters" / "los" / "main" / "adapter_config.json"
+    config = json.loads(path.read_text())
+    config["r"] = 1 << 24  # 16 M x 16 floats per matrix: a gigabyte if it were built
+    path.write_text(json.dumps(config))
+    from zoo_core import serialization
+
+    monkeypatch.setattr(serialization, "read_tensors", lambda *_: pytest.fail("read weights before comparing"))
+    with pytest.raises(WeightsMismatchError, match=r"lora_A.weight \(file \(2, 16\) vs model \(16777216, 16\)\)"):
+        zoo_core.from_pretrained(str(tmp_path / "m"))
+
+
+def test_component_refusals_and_odd_folders_are_typed(tmp_path):
+    model = zoo_core.create_model("fake/tiny")
+    model.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["encoders"][0]["transform"]["config"] = {"mean": [0.0], "std": [0.0]}
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="refused its configuration"):
+        zoo_core.from_pretrained(str(tmp_path / "m"))
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "config.json").mkdir()
+    (tmp_path / "d" / "model.safetensors").write_bytes(b"")
+    with pytest.raises(zoo_core.NotAZooModelError, match="is not a file"):
+        zoo_core.from_pretrained(str(tmp_path / "d"))
+
+
+def test_loading_leaves_the_folders_neighbours_alone(tmp_path):
+    zoo_core.create_model("fake/tiny").save_pretrained(tmp_path / "m")
+    (tmp_path / ".m.wzoo-tmp-someone-elses").mkdir()  # another host's save in progress
+    zoo_core.from_pretrained(str(tmp_path / "m"))
+    assert (tmp_path / ".m.wzoo-tmp-someone-elses").exists()
+
+
+def test_a_folder_with_files_but_no_model_is_not_replaced(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "README.md").write_text("my notes")
+    with pytest.raises(FolderNotEmptyError, match="no config.json"):
+        zoo_core.create_model("fake/tiny").save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / "README.md").read_text() == "my notes"
+
+
+def test_tower_weights_of_another_dtype_are_refused():
+    model = zoo_core.create_model("fake/tiny")
+    state = {k: v.double() for k, v in model.backbone.state_dict().items()}
+    with pytest.raises(WeightsDtypeError):
+        model.load_tower_weights(state, "wzoo:test")
+    with pytest.raises(WeightsMismatchError, match="missing keys"):
+        model.load_tower_weights({}, "wzoo:test")

@@ -107,3 +107,26 @@ def test_the_model_ends_with_the_weights_of_the_best_monitored_epoch():
         assert history.best_epoch == 2
         for key, value in model.state_dict().items():
             assert torch.equal(value, snapshots[expected][key]), key
+
+
+def test_a_resumed_run_still_ends_with_the_best_epoch(tmp_path):
+    """The best weights are kept in the checkpoint: killed in epoch 3 and resumed, a run whose
+    best epoch was 1 ends with epoch 1's weights."""
+    cfg = TrainConfig(epochs=4, lr=1e-2, batch_size=16, progress=False, monitor="score",
+                      checkpoint_dir=str(tmp_path / "ckpt"))
+    snapshots = {}
+
+    def evaluate(m, crash=False):
+        epoch = len(snapshots) + 1
+        if crash and epoch == 3:
+            raise KeyboardInterrupt
+        snapshots[epoch] = {k: v.clone() for k, v in m.state_dict().items()}
+        return {"score": 1.0 if epoch == 1 else 0.5}
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(zoo_core.create_model("fake/tiny"), _data(), _loss, cfg, evaluate=lambda m: evaluate(m, crash=True))
+    resumed = zoo_core.create_model("fake/tiny")
+    history = fit(resumed, _data(), _loss, cfg, evaluate=evaluate)
+    assert history.best_epoch == 1 and [e["epoch"] for e in history.epochs] == [1, 2, 3, 4]
+    for key, value in resumed.state_dict().items():
+        assert torch.equal(value, snapshots[1][key]), key

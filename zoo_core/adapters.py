@@ -57,14 +57,19 @@ def split_base_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's state without adapter tensors, with peft's `base_layer.` wrappers undone,
     so the keys are those of the model before any adapter was added."""
     adapter, base = _adapter_prefixes(model)
+    base = sorted(base, key=len, reverse=True)  # innermost wrapper first (adapters of two types nest)
     out = {}
     for key, value in model.state_dict().items():
         if adapter and key.startswith(tuple(adapter)):
             continue
-        for prefix in base:
-            if key.startswith(prefix):
-                key = prefix.removesuffix("base_layer.") + key[len(prefix):]
-                break
+        unwrapped = True
+        while unwrapped:
+            unwrapped = False
+            for prefix in base:
+                if key.startswith(prefix):
+                    key = prefix.removesuffix("base_layer.") + key[len(prefix):]
+                    unwrapped = True
+                    break
         out[key] = value
     return out
 

@@ -136,7 +136,7 @@ def build_model(config: ModelConfig, device: str | None = None):
             transform = None
             if e.transform:
                 cls = _component("transform", e.transform.name, config)
-                transform = cls.from_config(dict(e.transform.args))
+                transform = _call(cls.from_config, {"config": dict(e.transform.args)})
                 transform.registered_name = e.transform.name
             encoders[e.name] = Encoder(backbone, transform, e.embed_dim, e.fields, name=e.name)
         widths = {name: (enc.num_features, enc.embed_dim) for name, enc in encoders.items()}
@@ -207,11 +207,13 @@ def _component(kind: str, name: str, config: ModelConfig | None, needed_by: str 
 
 
 def _call(factory, kwargs: dict):
-    """Call a factory whose arguments were validated; its own ValueErrors become typed errors."""
+    """Call a factory whose arguments passed validation; whatever it still refuses (values
+    that only make sense together, sizes it cannot allocate) becomes one typed line."""
     try:
         return factory(**kwargs)
     except WzooError:
         raise
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a config must never end in a traceback
         name = getattr(factory, "__qualname__", repr(factory))
-        raise ConfigError(f"{name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise ConfigError(f"{name} refused its configuration ({type(exc).__name__}: {detail})") from None

@@ -135,9 +135,10 @@ class ZooModel(nn.Module):
         check_weight_source(source)
         if part not in ("backbone", "encoder"):
             raise WzooError(f"part must be 'backbone' or 'encoder', got {part!r}")
+        from .serialization import load_state_strict
+
         encoder = self.encoder(tower)
-        target = encoder.backbone if part == "backbone" else encoder
-        target.load_state_dict(dict(state), strict=True)
+        load_state_strict(encoder.backbone if part == "backbone" else encoder, dict(state))
         return self.set_weights_source(source, encoder.name)
 
     def set_task(self, task: str) -> "ZooModel":
@@ -168,10 +169,14 @@ class ZooModel(nn.Module):
                                   "pass a dict batch keyed by field name")
         return {fields.pop(): batch}
 
-    def encode(self, batch, tower: str | None = None, normalize: bool = False, transform: bool = True) -> torch.Tensor:
-        """A tower's pooled embedding (projected where the tower has a projection)."""
+    def encode(self, batch, tower: str | None = None, normalize: bool = False, transform: bool = True,
+               task: str | None = None) -> torch.Tensor:
+        """A tower's pooled embedding (projected where the tower has a projection), with the
+        adapters of `task` (default: the active task)."""
         encoder = self.encoder(tower)
-        self._activate_adapters(self.active_task)
+        if task is not None:
+            self._check_task(task)
+        self._activate_adapters(task or self.active_task)
         out = encoder(self._as_batch(batch, (encoder.name,)), transform)
         return nn.functional.normalize(out, dim=-1) if normalize else out
 
@@ -239,6 +244,9 @@ class ZooModel(nn.Module):
         self.encoder(tower)
         if (task, tower) in self.peft_configs:
             raise AdapterError(f"task {task!r} already has an adapter on tower {tower!r}")
+        if getattr(peft_config, "modules_to_save", None):
+            raise AdapterError("peft's modules_to_save is not supported: give the task a head of its own "
+                               "(add_task) instead of a trainable copy of a backbone module")
         peft_config = copy.deepcopy(peft_config)
         peft_config.base_model_name_or_path = self._config.model_name
         self._inject_adapter(task, tower, peft_config)

@@ -31,6 +31,10 @@ class Objective(nn.Module):
     def forward(self, batch) -> torch.Tensor:
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Called by `fit` before the optimiser is built (e.g. to activate a task's adapters,
+        which peft makes trainable only while they are active)."""
+
     def modules_in_use(self) -> list[nn.Module] | None:
         """The modules the loss reaches (None: all). `fit` freezes the others while it trains,
         so data parallelism does not wait for gradients that never come (the other heads)."""
@@ -64,6 +68,9 @@ class TaskObjective(Objective):
     def modules_in_use(self) -> list[nn.Module]:
         return self._of_task(self.task)
 
+    def prepare(self) -> None:
+        self.model.set_task(self.task)
+
     def forward(self, batch) -> torch.Tensor:
         if self.target not in batch:
             raise WzooError(f"the batch has no target field {self.target!r} (it has {sorted(batch)})")
@@ -93,9 +100,13 @@ class ContrastiveObjective(Objective):
     def modules_in_use(self) -> list[nn.Module]:
         return self._of_task(self.task)
 
+    def prepare(self) -> None:
+        self.model.set_task(self.task)
+
     def embeddings(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both towers' normalised embeddings of a batch (before any gathering)."""
-        a, b = (self.model.encode(batch, tower) for tower in self.towers)
+        """Both towers' normalised embeddings of a batch (before any gathering), with the
+        adapters of this objective's task."""
+        a, b = (self.model.encode(batch, tower, task=self.task) for tower in self.towers)
         return ContrastiveHead.normalized(a, b)
 
     def forward(self, batch) -> torch.Tensor:

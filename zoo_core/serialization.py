@@ -6,19 +6,17 @@ leaves the old folder or the new one, never a mix, and never deletes a file it d
 write. Loading validates the config, builds the model on the meta device, compares every
 shape and dtype with the safetensors header, and only then allocates and loads the
 weights in place (`assign=True`): a hostile config costs nothing and weights are copied
-once. Format-1 folders (adapters in `adapters/<task>/`) are upgraded in memory.
+once. Adapters are injected into the meta model and checked against their files the same way. Format-1 folders (adapters in `adapters/<task>/`) are upgraded in memory.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
-from .adapters import ADAPTER_CONFIG, ADAPTER_WEIGHTS, load_adapter_state, read_peft_config, save_adapter
+from .adapters import ADAPTER_CONFIG, ADAPTER_WEIGHTS, PEFT_PREFIX, load_adapter_state, read_peft_config, save_adapter
 from .config import V1_TOWER, ModelConfig
 from .errors import (
     ConfigError,
@@ -99,7 +97,13 @@ def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id:
         card = render_card(config, repo_id=repo_id)
         atomic_write(tmp / CARD_NAME, lambda p: p.write_text(str(card), encoding="utf-8"))
 
-    return write_folder(Path(folder), write, is_model_file, overwrite=overwrite)
+    folder = Path(folder)
+    if not overwrite and folder.is_dir() and any(folder.iterdir()) and not (folder / CONFIG_NAME).is_file():
+        from .errors import FolderNotEmptyError
+
+        raise FolderNotEmptyError(f"{folder} holds files but no saved model (no {CONFIG_NAME}); "
+                                  "pick an empty folder or pass overwrite=True")
+    return write_folder(folder, write, is_model_file, overwrite=overwrite)
 
 
 # ----------------------------------------------------------------- reading
@@ -122,6 +126,8 @@ def check_model_folder(folder: Path) -> None:
 
 def read_raw_config(folder: Path) -> dict[str, Any]:
     path = folder / CONFIG_NAME
+    if not path.is_file():
+        raise NotAZooModelError(f"{path} is not a file")
     if path.stat().st_size > 1 << 20:
         raise ConfigError(f"{path} is larger than 1 MiB; a wzoo config is a few KB")
     try:
@@ -221,11 +227,8 @@ def _has_shared_parameters(model) -> bool:
 def load_model_folder(folder: Path):
     """Rebuild a model from a folder: config → validated meta build → header check → weights."""
     from .factory import build_model
-    from .folder_write import recover
 
     folder = Path(folder)
-    with contextlib.suppress(OSError):
-        recover(folder)  # a save killed between its two renames (filesystems without exchange)
     check_model_folder(folder)
     raw = read_raw_config(folder)
     config = ModelConfig.from_json(raw, str(folder / CONFIG_NAME))
@@ -236,27 +239,54 @@ def load_model_folder(folder: Path):
     if version == 1:
         header = _upgrade_v1_keys(header)
     compare_with_header(meta.base_state_dict(), header)
+    adapters = {}  # format 1 kept one tower's adapters in adapters/<task>/
+    for adapter in config.adapters:  # all injected before any is compared: adapters of two types nest
+        sub = f"{ADAPTERS_DIR}/{adapter.task}" if version == 1 else adapter_folder(adapter.task, adapter.tower)
+        adapters[adapter] = (folder / sub, _inject_on_meta(meta, adapter, folder / sub))
+    for adapter, (where, _) in adapters.items():
+        _compare_adapter(meta, adapter, where)
     tied = _has_shared_parameters(meta)
     del meta
-    with _skip_init():
-        model = build_model(config)
+    model = build_model(config)
     state = read_tensors(folder / WEIGHTS_NAME)
     if version == 1:
         state = _upgrade_v1_keys(state)
     model.load_state_dict(state, strict=True, assign=not tied)
-    for adapter in config.adapters:  # format 1 kept one tower's adapters in adapters/<task>/
-        where = f"{ADAPTERS_DIR}/{adapter.task}" if version == 1 else adapter_folder(adapter.task, adapter.tower)
-        _load_adapter(model, adapter, folder / where)
+    for adapter, (_, peft_config) in adapters.items():
+        model._inject_adapter(adapter.task, adapter.tower, peft_config)  # the config already lists it
+    for adapter, (where, _) in adapters.items():
+        backbone = model.encoders[adapter.tower].backbone
+        load_adapter_state(backbone, adapter.task, read_tensors(where / ADAPTER_WEIGHTS))
     if config.default_task:
         model.set_task(config.default_task)
     model.eval()
     return model
 
 
-def _load_adapter(model, adapter, folder: Path) -> None:
+def _inject_on_meta(meta, adapter, folder: Path):
+    """Inject a saved adapter into the meta model (so a hostile adapter config, a huge rank,
+    costs nothing). Returns the peft config to inject for real, with its initialisation off:
+    the weights come from the file, and an init that rewrites the base weights (PiSSA, OLoRA)
+    must not run a second time."""
+    import torch
+
     peft_config = read_peft_config(folder, adapter.peft_type)
-    model._inject_adapter(adapter.task, adapter.tower, peft_config)  # the config already lists it
-    load_adapter_state(model.encoders[adapter.tower].backbone, adapter.task, read_tensors(folder / ADAPTER_WEIGHTS))
+    for flag in ("init_lora_weights", "init_ia3_weights", "init_weights"):
+        if hasattr(peft_config, flag):
+            setattr(peft_config, flag, False)
+    with torch.device("meta"):
+        meta._inject_adapter(adapter.task, adapter.tower, peft_config)
+    return peft_config
+
+
+def _compare_adapter(meta, adapter, folder: Path) -> None:
+    """An injected meta adapter's shapes and dtypes against its file's header."""
+    from peft import get_peft_model_state_dict
+
+    expected = get_peft_model_state_dict(meta.encoders[adapter.tower].backbone, adapter_name=adapter.task,
+                                         save_embedding_layers=False)
+    header = {k.removeprefix(PEFT_PREFIX): v for k, v in read_header(folder / ADAPTER_WEIGHTS).items()}
+    compare_with_header(expected, header)
 
 
 def _without_downloads(config: ModelConfig) -> ModelConfig:
@@ -269,30 +299,3 @@ def _without_downloads(config: ModelConfig) -> ModelConfig:
             args = freeze({**thaw(e.backbone.args), "pretrained": False})
             config = config.with_encoder(e.name, backbone=e.backbone.__class__(e.backbone.name, args))
     return config
-
-
-_INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
-                   "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
-                   "sparse_")
-_init_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _skip_init():
-    """Random initialisation is wasted work when every weight is about to be replaced:
-    torch.nn.init's functions become no-ops while a loaded model is built."""
-    import torch.nn.init as init
-
-    with _init_lock:
-        saved = {name: getattr(init, name) for name in _INIT_FUNCTIONS if hasattr(init, name)}
-        try:
-            for name in saved:
-                setattr(init, name, _keep)
-            yield
-        finally:
-            for name, fn in saved.items():
-                setattr(init, name, fn)
-
-
-def _keep(tensor, *args, **kwargs):
-    return tensor

@@ -23,6 +23,8 @@ from torch import nn
 
 from .errors import WzooError
 
+BEST_WEIGHTS = "best_model.safetensors"
+
 
 @dataclass
 class TrainConfig:
@@ -81,6 +83,7 @@ def fit(
     from .objectives import as_objective
 
     objective = as_objective(model, loss_fn)
+    objective.prepare()
     with _only_in_use_trainable(objective):
         return _fit(objective, train_data, config, evaluate, collate_fn, param_groups)
 
@@ -146,6 +149,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> H
         for candidate in (ckpt, ckpt.with_name(ckpt.name + ".old")):
             if (candidate / "state.json").exists():
                 start, history = load_checkpoint(candidate, accelerator.unwrap_model(model), optimizer, scheduler)
+                best_state = load_best(candidate)
                 break
 
     from tqdm.auto import tqdm
@@ -181,7 +185,8 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> H
         if _update_best(history, record, cfg) and cfg.monitor and cfg.restore_best:
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in inner.state_dict().items()}
         if ckpt and accelerator.is_main_process:
-            save_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler, epoch + 1, history, cfg)
+            save_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler, epoch + 1, history, cfg,
+                            best_state)
         accelerator.wait_for_everyone()
     if best_state is not None and history.best_epoch != history.epochs[-1]["epoch"]:
         inner.load_state_dict(best_state)
@@ -236,10 +241,11 @@ def _keep_frozen_norms_in_eval(model: nn.Module) -> None:
 
 
 # ----------------------------------------------------------------- checkpoints
-def save_checkpoint(folder: Path, model, optimizer, scheduler, epoch: int, history: History, cfg: TrainConfig) -> None:
-    """model + optimiser tensors in safetensors, the rest in JSON. Written to a side folder
-    and swapped in by two renames; `fit` falls back to the `.old` folder if a crash falls
-    between them."""
+def save_checkpoint(folder: Path, model, optimizer, scheduler, epoch: int, history: History, cfg: TrainConfig,
+                    best_state: dict | None = None) -> None:
+    """model + optimiser tensors in safetensors, the rest in JSON, and the best epoch's model
+    weights (so a resumed run still ends with them). Written to a side folder and swapped in
+    by two renames; `fit` falls back to the `.old` folder if a crash falls between them."""
     from safetensors.torch import save_file
 
     tmp = folder.with_name(folder.name + ".tmp")
@@ -256,6 +262,8 @@ def save_checkpoint(folder: Path, model, optimizer, scheduler, epoch: int, histo
                 scalars[f"{idx}.{name}"] = value
     tensors["rng.torch"] = torch.get_rng_state()
     save_file(tensors, str(tmp / "optimizer.safetensors"))
+    if best_state is not None:
+        save_file({k: v.contiguous() for k, v in best_state.items()}, str(tmp / BEST_WEIGHTS))
     state = {
         "epoch": epoch,
         "param_groups": opt_state["param_groups"],
@@ -288,6 +296,14 @@ def load_checkpoint(folder: Path, model, optimizer, scheduler) -> tuple[int, His
     sched.update(state["scheduler"])
     scheduler.load_state_dict(sched)
     return state["epoch"], History(**state["history"])
+
+
+def load_best(folder: Path) -> dict | None:
+    """The best epoch's weights a checkpoint kept (of the model `fit` trains), if any."""
+    from safetensors.torch import load_file
+
+    path = folder / BEST_WEIGHTS
+    return load_file(str(path)) if path.exists() else None
 
 
 def batches(tensors: Iterable[torch.Tensor], batch_size: int):

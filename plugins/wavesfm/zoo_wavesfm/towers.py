@@ -13,7 +13,7 @@ shares the transformer; the forward pass picks it from `x.shape[1]`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
@@ -22,10 +22,11 @@ from timm.layers import DropPath, Mlp, PatchEmbed
 from torch import nn
 
 from zoo_core import Backbone
-from zoo_core.validation import Rate, Size
+from zoo_core.validation import Range, Rate, Size
 
 from .errors import InputShapeError
 
+MAX_PATCHES = 1 << 16  # 256 x 256 patches, far beyond any wireless image
 #: the paper's Table I encoder and decoder
 PAPER_ENCODER = dict(img_size=224, patch_size=16, embed_dim=512, depth=12, num_heads=8, mlp_dim=2048)
 PAPER_DECODER = dict(decoder_embed_dim=256, decoder_depth=8, decoder_num_heads=16, decoder_mlp_dim=1024)
@@ -126,7 +127,7 @@ class ViTEncoder(Backbone):
         patch_size: Size = 16,
         in_chans: Size | Sequence[Size] = 3,
         embed_dim: Size = 512,
-        depth: Size = 12,
+        depth: Annotated[int, Range(1, 256)] = 12,
         num_heads: Size = 8,
         mlp_dim: Size = 2048,
         qkv_bias: bool = True,
@@ -143,6 +144,8 @@ class ViTEncoder(Backbone):
         self.img_size, self.patch_size, self.in_chans = img, patch_size, chans
         self.grid_size = (img[0] // patch_size, img[1] // patch_size)
         self.num_patches = self.grid_size[0] * self.grid_size[1]
+        if self.num_patches > MAX_PATCHES:  # the sin-cos table is numpy: bounded before it is built
+            raise ValueError(f"{img} / patch {patch_size} gives {self.num_patches} patches; at most {MAX_PATCHES}")
         self.embed_dim = self.num_features = embed_dim
         self.global_pool = global_pool
         self.patch_embeds = nn.ModuleDict({
