@@ -126,14 +126,64 @@ def test_unreachable_hub_with_empty_cache(hub, hub_repo_id, hf_cache, hf_fast_re
     assert _cache_tree(hf_cache) == set()
 
 
-def test_failed_download_leaves_the_cache_as_it_was(hub, hub_repo_id, hf_cache):
-    _model().push_to_hub(hub_repo_id)
-    before = _cache_tree(hf_cache)
+def test_a_failed_update_keeps_the_cached_revision_loadable(hub, hub_repo_id, hf_cache, monkeypatch):
+    """The old code wrote refs/main to the new commit before fetching it: a failed update left
+    the ref on a half-fetched commit and the fully cached old revision no longer loaded offline."""
+    from huggingface_hub import constants
+
+    old = _model(seed=1)
+    old.push_to_hub(hub_repo_id)
+    zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}")  # cached, refs/main -> the old commit
+    _model(seed=2).push_to_hub(hub_repo_id)
     hub.fail_next("GET", "model.safetensors", status=500)  # config and card arrive, weights do not
-    with pytest.raises(HubUnreachableError):
+    with pytest.raises(HubUnreachableError) as err:
         zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}")
     assert hub.count("GET", "/resolve/") > 0
-    assert _cache_tree(hf_cache) == before
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert torch.equal(zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}")(X), old(X))
+    assert "\n" not in str(err.value)  # the Hub's multi-line message, condensed
+
+
+def test_a_failed_download_deletes_nothing_from_the_shared_cache(hub, hub_repo_id, hf_cache, monkeypatch):
+    """The old rollback removed every path that appeared while it ran, including files another
+    process (timm, a plain huggingface_hub download) was writing into the shared cache."""
+    from zoo_core import hub as wzoo_hub
+
+    _model().push_to_hub(hub_repo_id)
+    real = wzoo_hub._snapshot
+    theirs = hf_cache / "models--someone--else" / "blobs" / "in-progress.incomplete"
+
+    def meanwhile_another_download(*args, **kwargs):
+        theirs.parent.mkdir(parents=True)
+        theirs.write_bytes(b"half a file")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(wzoo_hub, "_snapshot", meanwhile_another_download)
+    hub.fail_next("GET", "model.safetensors", status=500)
+    with pytest.raises(HubUnreachableError):
+        zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}")
+    assert theirs.read_bytes() == b"half a file"
+
+
+def test_corrupted_bytes_are_refused_and_never_served(hub, upload_mode, hub_repo_id, hf_cache, monkeypatch):
+    """A blob's name is its hash: bytes flipped on the way (same length, a 200 answer) are
+    refused, removed, and not served from the cache afterwards; the next download is clean."""
+    from huggingface_hub import constants
+
+    model = _model(seed=3)
+    model.push_to_hub(hub_repo_id)
+    good = hub.files(hub_repo_id)["model.safetensors"]
+    flipped = good[:-8] + bytes(b ^ 0xFF for b in good[-8:])
+    hub.fail_next("GET", "model.safetensors", status=200, body=flipped,
+                  headers={"Content-Length": str(len(flipped))})
+    with pytest.raises(zoo_core.CorruptDownloadError, match="arrived corrupted.*removed from the cache"):
+        zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}")
+    assert not [p for p in hf_cache.rglob("*") if p.is_file() and p.read_bytes() == flipped]
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises((HubUnreachableError, NotAZooModelError, CorruptWeightsError)):
+        zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}")  # nothing corrupt is served offline
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    assert torch.equal(zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}")(X), model(X))
 
 
 def test_corrupt_cached_weights_are_fetched_again(hub, hub_repo_id, monkeypatch):

@@ -16,6 +16,7 @@ from .errors import (  # the typed errors are part of the public API
     AdapterError,
     ConfigError,
     ConfigVersionError,
+    CorruptDownloadError,
     CorruptWeightsError,
     HubAuthError,
     HubError,
@@ -72,7 +73,7 @@ def __getattr__(name: str):
 __all__ = [
     "hookimpl", "list_models", "list_plugins", "PluginInfo", "create_model", "from_pretrained",
     "Backbone", "Transform", "TaskHead", "ZooModel", "Encoder", "ModelConfig", "build_prototypes", "__version__",
-    "AdapterError", "HubAuthError", "ConfigError", "ConfigVersionError", "CorruptWeightsError", "HubError",
+    "AdapterError", "CorruptDownloadError", "HubAuthError", "ConfigError", "ConfigVersionError", "CorruptWeightsError", "HubError",
     "HubUnreachableError", "NotAZooModelError", "PluginLoadError", "PluginNotInstalledError",
     "PluginRegistrationError", "RepoNotFoundError", "RevisionNotFoundError", "UnknownNameError",
     "UnsafeWeightsError", "WeightsMismatchError", "WzooError",

@@ -139,6 +139,10 @@ class HubUnreachableError(HubError):
     pass
 
 
+class CorruptDownloadError(HubError, CorruptWeightsError):
+    """A downloaded file whose bytes do not hash to the name the Hub gave it."""
+
+
 class HubAuthError(HubError):
     """The Hub refused the token (401/403)."""
 

@@ -1,19 +1,21 @@
 """Loading from and publishing to the Hugging Face Hub, through huggingface_hub only.
 
-A revision is resolved to one commit sha and every file comes from that commit
-(`snapshot_download` does exactly that). A failed download leaves the cache as it was;
-a failed push leaves the remote as it was (a repo this push created is deleted again).
+A revision is resolved to one commit sha and every file is fetched by that sha and checked
+against its hash before the revision's ref points at it; a failed download moves no ref
+and deletes nothing from the shared cache. A failed push leaves the remote as it was (a repo
+this push created is deleted again).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 from .errors import (
+    CorruptDownloadError,
     CorruptWeightsError,
     HubAuthError,
     HubError,
@@ -82,17 +84,34 @@ def resolve(ref: str, revision: str | None = None, local_files_only: bool = Fals
 
 def download(repo_id: str, revision: str | None = None, local_files_only: bool = False,
              force_download: bool = False) -> Path:
-    """Snapshot of a model repo at one commit, from the Hub or (offline) the cache."""
-    from huggingface_hub import constants, snapshot_download
+    """Snapshot of a model repo at one commit, from the Hub or (offline) the cache.
+
+    Online, the revision is first resolved to a commit sha and the files are fetched by that
+    sha, so no ref in the shared cache moves before every file is complete and checked (each
+    new blob must hash to its name); only then does `refs/<revision>` point at the commit. A
+    failed download deletes nothing: what huggingface_hub left half-done it finishes or
+    replaces itself, under its own file locks, and the cached revisions still load."""
+    from huggingface_hub import constants
     from huggingface_hub import errors as hf_errors
 
     offline = local_files_only or constants.HF_HUB_OFFLINE
     try:
-        with _cache_rollback(repo_id):
-            folder = snapshot_download(
-                repo_id, revision=revision, allow_patterns=ALLOWED_PATTERNS,
-                local_files_only=offline, force_download=force_download and not offline,
-            )
+        if offline:
+            folder = _snapshot(repo_id, revision, offline=True)
+        else:
+            try:
+                sha = _commit_of(repo_id, revision)
+            except Exception as exc:
+                error = _hub_error(exc, f"cannot reach the Hub for {repo_id!r}")
+                if not isinstance(error, HubUnreachableError):
+                    raise
+                folder = _snapshot(repo_id, revision, offline=True)  # the Hub is down: the cache may do
+            else:
+                known = set() if force_download else _cached_blobs(repo_id)
+                folder = _snapshot(repo_id, sha, force_download=force_download)
+                _verify_new_blobs(repo_id, sha, Path(folder), known)
+                if (revision or "main") != sha:
+                    _record_ref(repo_id, revision or "main", sha)
     except hf_errors.RepositoryNotFoundError:
         raise RepoNotFoundError(
             f"Hub repo {repo_id!r} not found (or private: log in with `hf auth login`)"
@@ -105,8 +124,11 @@ def download(repo_id: str, revision: str | None = None, local_files_only: bool =
             f"{repo_id}@{revision or 'main'} is not in the local cache and {where}; "
             "connect to the Hub once (or unset HF_HUB_OFFLINE / local_files_only) to download it"
         ) from None
+    except WzooError:
+        raise
     except Exception as exc:
-        error = _hub_error(exc, f"downloading {repo_id!r} failed, the cache is as it was")
+        error = _hub_error(exc, f"downloading {repo_id!r} failed; no ref moved and the cached revisions "
+                                "still load")
         if error is None:
             raise
         raise error from None
@@ -116,12 +138,73 @@ def download(repo_id: str, revision: str | None = None, local_files_only: bool =
     return folder
 
 
+def _snapshot(repo_id: str, revision: str | None, offline: bool = False, force_download: bool = False) -> str:
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(repo_id, revision=revision, allow_patterns=ALLOWED_PATTERNS,
+                             local_files_only=offline, force_download=force_download and not offline)
+
+
+def _commit_of(repo_id: str, revision: str | None) -> str:
+    """The commit sha a revision (branch, tag or sha) names now."""
+    from huggingface_hub import HfApi
+
+    return HfApi().model_info(repo_id, revision=revision).sha
+
+
+def _storage(repo_id: str) -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE) / ("models--" + repo_id.replace("/", "--"))
+
+
+def _cached_blobs(repo_id: str) -> set[str]:
+    blobs = _storage(repo_id) / "blobs"
+    return {p.name for p in blobs.iterdir()} if blobs.is_dir() else set()
+
+
+def _record_ref(repo_id: str, revision: str, sha: str) -> None:
+    """Point `refs/<revision>` at a commit whose files are all in the cache (as
+    huggingface_hub itself would, had it downloaded by the revision's name)."""
+    from huggingface_hub.file_download import _cache_commit_hash_for_specific_revision
+
+    _cache_commit_hash_for_specific_revision(str(_storage(repo_id)), revision, sha)
+
+
+def _verify_new_blobs(repo_id: str, sha: str, folder: Path, known: set[str]) -> None:
+    """A blob's name is its hash (sha256 for LFS files, the git blob sha1 otherwise): check
+    every blob this download added, and remove one that does not match rather than serve it."""
+    for link in sorted(folder.rglob("*")):
+        blob = link.resolve()
+        if not blob.is_file() or blob.name in known:
+            continue
+        data = blob.read_bytes()
+        if len(blob.name) == 64:
+            actual = hashlib.sha256(data).hexdigest()
+        elif len(blob.name) == 40:
+            actual = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        else:
+            continue
+        if actual != blob.name:
+            blob.unlink(missing_ok=True)
+            link.unlink(missing_ok=True)
+            raise CorruptDownloadError(
+                f"{link.relative_to(folder)} of {repo_id}@{sha[:12]} arrived corrupted (its hash is {actual[:12]}…, "
+                f"the Hub named it {blob.name[:12]}…); it was removed from the cache: try again")
+
+
+def _one_line(exc: BaseException) -> str:
+    """The Hub's messages run over several lines (a URL, a docs link, the server's text)."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:300]
+
+
 def _hub_error(exc: BaseException, doing: str) -> HubError | None:
     """The typed error for a failed Hub call, or None if it is not the Hub's doing (a full
     disk, a bug): transport failures, 5xx and 429 are 'unreachable', 401/403 'auth'."""
     from huggingface_hub import errors as hf_errors
 
     transports = {"httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3"}
+    doing = doing.splitlines()[0]
     while exc is not None:  # huggingface_hub wraps upload errors in RuntimeError
         if isinstance(exc, hf_errors.HfHubHTTPError):
             status = getattr(exc.response, "status_code", None)
@@ -129,55 +212,13 @@ def _hub_error(exc: BaseException, doing: str) -> HubError | None:
                 return HubAuthError(f"{doing}: the Hub refused the request ({status}); log in with "
                                     "`hf auth login` or set HF_TOKEN to a token with access")
             if status is None or status == 429 or status >= 500:
-                return HubUnreachableError(f"{doing}: the Hub failed ({status or 'no answer'}): {exc}")
-            return HubError(f"{doing}: {exc}")
+                return HubUnreachableError(f"{doing}: the Hub failed ({status or 'no answer'}): {_one_line(exc)}")
+            return HubError(f"{doing}: {_one_line(exc)}")
         if isinstance(exc, (ConnectionError, TimeoutError)) or any(
                 cls.__module__.split(".")[0] in transports for cls in type(exc).__mro__):
-            return HubUnreachableError(f"{doing}: cannot reach the Hub ({type(exc).__name__}: {exc})")
+            return HubUnreachableError(f"{doing}: cannot reach the Hub ({type(exc).__name__}: {_one_line(exc)})")
         exc = exc.__cause__
     return None
-
-
-@contextlib.contextmanager
-def _cache_rollback(repo_id: str):
-    """Remove whatever a failed download added to the cache (this repo's files, its lock
-    files, and the cache's own housekeeping files if this download created them)."""
-    import filelock
-    from huggingface_hub import constants
-
-    cache = Path(constants.HF_HUB_CACHE)
-    folder_name = "models--" + repo_id.replace("/", "--")
-    roots = [cache / folder_name, cache / ".locks" / folder_name, cache / ".locks", cache / "CACHEDIR.TAG", cache]
-
-    def tree() -> set[Path]:
-        found = {r for r in roots if r.exists()}
-        for root in (cache / folder_name, cache / ".locks" / folder_name):
-            if root.is_dir():
-                found.update(root.rglob("*"))
-        return found
-
-    lock_dir = Path(tempfile.gettempdir()) / "wzoo-locks"
-    lock_dir.mkdir(exist_ok=True)
-    # one wzoo download of a repo at a time, so a rollback never removes another's files
-    with filelock.FileLock(str(lock_dir / f"{folder_name}.lock")):
-        before = tree()
-        try:
-            yield
-        except BaseException:
-            _remove_new(tree() - before, cache)
-            raise
-
-
-def _remove_new(paths: set[Path], cache: Path) -> None:
-    for path in sorted(paths, key=lambda p: len(p.parts), reverse=True):
-        if path.is_dir() and not path.is_symlink():
-            if path in (cache, cache / ".locks"):
-                with contextlib.suppress(OSError):
-                    path.rmdir()  # only if empty: other repos may live there
-            else:
-                shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
 
 
 def from_pretrained(ref: str, revision: str | None = None, local_files_only: bool = False):
