@@ -69,7 +69,7 @@ def test_discovery_runs_once(fake_plugin, monkeypatch):
     ("wzoo_broken_import", "ImportError: needs libfoo"),
     ("wzoo_broken_register", "RuntimeError: registration exploded"),
     ("wzoo_bad_name", "model names start with 'xbad/'"),
-    ("wzoo_dup", "registered by both 'fake' and 'xbad'"),
+    ("wzoo_dup", "a name owned by plugin 'fake'"),
 ])
 def test_broken_plugin_is_isolated(use_plugins, broken_modules, module, expected):
     use_plugins({"fake": "wzoo_fakes", "xbad": module})  # sorts after "fake"

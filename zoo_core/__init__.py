@@ -22,6 +22,7 @@ from .errors import (  # the typed errors are part of the public API
     HubError,
     HubUnreachableError,
     NotAZooModelError,
+    PluginDisabledError,
     PluginLoadError,
     PluginNotInstalledError,
     PluginRegistrationError,
@@ -74,7 +75,7 @@ __all__ = [
     "hookimpl", "list_models", "list_plugins", "PluginInfo", "create_model", "from_pretrained",
     "Backbone", "Transform", "TaskHead", "ZooModel", "Encoder", "ModelConfig", "build_prototypes", "__version__",
     "AdapterError", "CorruptDownloadError", "HubAuthError", "ConfigError", "ConfigVersionError", "CorruptWeightsError", "HubError",
-    "HubUnreachableError", "NotAZooModelError", "PluginLoadError", "PluginNotInstalledError",
+    "HubUnreachableError", "NotAZooModelError", "PluginDisabledError", "PluginLoadError", "PluginNotInstalledError",
     "PluginRegistrationError", "RepoNotFoundError", "RevisionNotFoundError", "UnknownNameError",
     "UnsafeWeightsError", "WeightsMismatchError", "WzooError",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -263,11 +264,21 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return int(args.func(args) or 0)
     except WzooError as exc:
-        print(f"wzoo: error: {exc}", file=sys.stderr)
+        print(f"wzoo: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("wzoo: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not the user's doing: one line, the traceback on request
+        if os.environ.get("WZOO_DEBUG", "").strip() not in ("", "0"):
+            raise
+        print(f"wzoo: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(set WZOO_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 if __name__ == "__main__":

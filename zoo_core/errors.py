@@ -7,7 +7,10 @@ message here must stand on its own in a terminal.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
+
+_DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")  # PEP 508 names
 
 
 class WzooError(Exception):
@@ -33,6 +36,10 @@ class PluginNotInstalledError(WzooError):
     """A saved model names a component whose plugin is not installed here."""
 
     def __init__(self, what: str, distribution: str | None):
+        # the name may come from a downloaded config: advise installing it only if it is a plain
+        # distribution name (no options such as --index-url, no URLs, no spaces)
+        if distribution is not None and not _DISTRIBUTION.fullmatch(distribution):
+            distribution = None
         self.distribution = distribution
         todo = f"pip install {distribution}" if distribution else "install the plugin that provides it"
         super().__init__(f"{what} needs a plugin that is not installed: {todo}")
@@ -40,6 +47,10 @@ class PluginNotInstalledError(WzooError):
 
 class PluginLoadError(WzooError):
     """A plugin failed to import or register (fatal only with WZOO_STRICT_PLUGINS=1)."""
+
+
+class PluginDisabledError(WzooError):
+    """A name whose plugin is installed but switched off by WZOO_PLUGINS / WZOO_DISABLE_PLUGINS."""
 
 
 class PluginRegistrationError(WzooError):

@@ -26,7 +26,7 @@ from .config import (
     freeze,
 )
 from .errors import ConfigError, PluginNotInstalledError, UnknownNameError, WzooError
-from .plugins import distribution_of, registry, state
+from .plugins import distribution_of, lookup, registry, state
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "model_config", "create_model", "build_model", "build_head"]
 
@@ -40,7 +40,7 @@ def model_config(name: str, **overrides: Any) -> ModelConfig:
     args, towers, uses}), `transform=` (a registered transform name) and `transform_config=`
     replace those parts whole; `towers={tower: {"backbone_args": {...}, ...}}` changes others.
     """
-    spec = registry().get("model", name)
+    spec = lookup("model", name)
     explicit = set(overrides)
     heads = overrides.pop("heads", None)
     default_task = overrides.pop("default_task", spec.default_task)
@@ -194,7 +194,7 @@ def registered_transform_name(transform, name: str | None = None) -> str:
 
 def _component(kind: str, name: str, config: ModelConfig | None, needed_by: str | None = None):
     try:
-        entry = registry().get(kind, name)
+        entry = lookup(kind, name)
     except UnknownNameError:
         plugin_of_model = config.plugin if config else None
         plugin = name.split("/", 1)[0] if "/" in name else plugin_of_model

@@ -67,12 +67,12 @@ def resolve(ref: str, revision: str | None = None, local_files_only: bool = Fals
     if ref.startswith(HUB_PREFIX):
         repo_id, rev = parse_ref(ref, revision)
         return download(repo_id, rev, local_files_only=local_files_only, force_download=force_download)
-    from .plugins import registry
+    from .plugins import lookup
 
     looks_like_name = ref.count("/") == 1 and not ref.startswith((".", "~", os.sep))
     if not looks_like_name or ref.endswith(PICKLE_SUFFIXES):
         raise NotAZooModelError(f"{ref}: no such model folder")
-    spec = registry().get("model", ref)
+    spec = lookup("model", ref)
     if not spec.hub_repo:
         raise WzooError(
             f"model {ref!r} has no pretrained weights on the Hub; "

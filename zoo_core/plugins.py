@@ -16,7 +16,7 @@ from importlib import metadata
 import pluggy
 
 from . import hookspecs
-from .errors import PluginLoadError, PluginRegistrationError
+from .errors import PluginDisabledError, PluginLoadError, PluginRegistrationError, UnknownNameError
 from .registry import Component, ModelSpec, Registry, validate_factory, validate_name
 
 GROUP = "wzoo"
@@ -66,8 +66,22 @@ def _env_list(var: str) -> set[str] | None:
     return {p.strip() for p in raw.split(",") if p.strip()} if raw else None
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
 def _strict() -> bool:
-    return os.environ.get("WZOO_STRICT_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
+    raw = os.environ.get("WZOO_STRICT_PLUGINS", "").strip().lower()
+    if raw not in _TRUE | _FALSE:
+        raise PluginLoadError(f"WZOO_STRICT_PLUGINS={raw!r} is not a yes/no value: set it to 1 or 0")
+    return raw in _TRUE
+
+
+def disabled_by(plugin: str) -> str | None:
+    """The variable that switched an installed plugin off, if one did."""
+    info = state().plugins.get(plugin)
+    if info is None or info.status != "disabled":
+        return None
+    return "WZOO_DISABLE_PLUGINS" if plugin in (_env_list("WZOO_DISABLE_PLUGINS") or set()) else "WZOO_PLUGINS"
 
 
 def _make_register(kind: str, plugin: str, staging: Registry):
@@ -130,28 +144,39 @@ def _discover() -> _State:
     registry.merge(_register_plugin(pm, core_builtins, CORE))
     plugins[CORE] = PluginInfo(CORE, "wzoo", core_version, core_builtins.__name__)
 
+    strict = _strict()
     allow, block = _env_list("WZOO_PLUGINS"), _env_list("WZOO_DISABLE_PLUGINS") or set()
-    for ep in sorted(entry_points(), key=lambda e: e.name):
+    found = sorted(entry_points(), key=lambda e: e.name)
+    for var, names in (("WZOO_PLUGINS", allow or set()), ("WZOO_DISABLE_PLUGINS", block)):
+        unknown = sorted(names - {ep.name for ep in found})
+        if unknown:
+            raise PluginLoadError(f"{var} names {', '.join(unknown)}, which no installed plugin is called "
+                                  f"(installed: {', '.join(ep.name for ep in found) or 'none'})")
+    for ep in found:
         dist = ep.dist.name if ep.dist is not None else None
         info = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else None, ep.value)
-        if dist:
-            distributions[ep.name] = dist
-        if ep.name in plugins:
+        key = ep.name
+        if ep.name in plugins:  # never replaces the core's or another plugin's record
             info.status, info.error = "failed", f"duplicate plugin name {ep.name!r}"
+            key = f"{ep.name} ({dist or ep.value})"
         elif (allow is not None and ep.name not in allow) or ep.name in block:
             info.status = "disabled"
         else:
+            if dist:
+                distributions[ep.name] = dist
             try:
                 module = ep.load()
                 pm.register(module, name=ep.name)
                 registry.merge(_register_plugin(pm, module, ep.name))
-            except Exception as exc:  # isolate: one broken plugin never breaks the rest
+            except BaseException as exc:  # isolate anything, sys.exit() included, but a Ctrl-C
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
                 info.status, info.error = "failed", f"{type(exc).__name__}: {exc}"
                 info.traceback = traceback.format_exc()
                 if pm.get_plugin(ep.name) is not None:
                     pm.unregister(name=ep.name)
-        plugins[ep.name] = info
-        if info.status == "failed" and _strict():
+        plugins[key] = info
+        if info.status == "failed" and strict:
             raise PluginLoadError(
                 f"plugin {ep.name!r} ({dist or ep.value}) failed to load: {info.error} "
                 "(WZOO_STRICT_PLUGINS=1 is set)"
@@ -190,6 +215,19 @@ def reset() -> None:
 
 def registry() -> Registry:
     return state().registry
+
+
+def lookup(kind: str, name: str):
+    """`registry().get`, saying so when the name's plugin is installed but switched off."""
+    try:
+        return registry().get(kind, name)
+    except UnknownNameError:
+        plugin = name.split("/", 1)[0] if "/" in name else None
+        var = disabled_by(plugin) if plugin else None
+        if var:
+            raise PluginDisabledError(f"{kind} {name!r} belongs to plugin {plugin!r}, which {var} switches off; "
+                                      f"change {var} to use it") from None
+        raise
 
 
 def list_plugins() -> list[PluginInfo]:

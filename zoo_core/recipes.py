@@ -33,6 +33,21 @@ def parse_options(pairs: list[str] | None, flag: str = "--set") -> dict[str, Any
     return options
 
 
+def seed_everything(seed) -> None:
+    """Seed Python, numpy and torch before a recipe builds anything, so two runs with the same
+    seed give the same numbers (a model built before seeding got a different init each run)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise WzooError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
 def run_recipe(name: str, out_dir: str | Path, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run a registered recipe into out_dir and write out_dir/metrics.json."""
     from .serialization import write_json
@@ -47,7 +62,12 @@ def run_recipe(name: str, out_dir: str | Path, options: dict[str, Any] | None = 
             known = ", ".join(p for p in params if p != "out_dir")
             raise WzooError(f"recipe {name!r} has no option(s) {', '.join(unknown)}; options: {known}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WzooError(f"cannot write results to {out_dir} ({exc.strerror or type(exc).__name__}): "
+                        "pass an --out folder you can write") from None
+    seed_everything(opts.get("seed", 0))
     metrics = func(out_dir=out_dir, **opts)
     if not isinstance(metrics, dict):
         raise WzooError(f"recipe {name!r} returned {type(metrics).__name__}, not a dict of metrics")

@@ -100,6 +100,10 @@ def validate_name(kind: str, name: str, plugin: str) -> None:
         raise PluginRegistrationError(
             f"plugin {plugin!r} registered model {name!r}: model names start with '{plugin}/'"
         )
+    if "/" in name and name.split("/", 1)[0] != plugin:  # a prefix is owned by the plugin of that name
+        raise PluginRegistrationError(
+            f"plugin {plugin!r} registered {kind} {name!r}, a name owned by plugin {name.split('/', 1)[0]!r}"
+        )
 
 
 def validate_factory(kind: str, name: str, factory: Any) -> None:
