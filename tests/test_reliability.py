@@ -116,3 +116,18 @@ def test_an_internal_error_is_one_line_unless_debugging(monkeypatch, capsys):
     monkeypatch.setenv("WZOO_DEBUG", "1")
     with pytest.raises(KeyError):
         main(["info", "x/y"])
+
+
+@pytest.mark.parametrize("argv,says", [
+    (["pull", "hf-hub:bad--id/x..y"], "is not a Hub repo id"),
+    (["run", "example/los", "--out", "{tmp}", "--set", "n=-6"], "n=-6 is not allowed"),
+    (["run", "example/los", "--out", "{tmp}", "--set", "seed=abc"], "seed='abc' is not allowed"),
+    (["run", "example/los", "--out", "{tmp}", "--set", "n=NaN"], "NaN and infinity"),
+    (["data", "make", "geometric", "--n", "4", "--out", "{tmp}/g.h5", "--param", "snr_db=nan"], "NaN and infinity"),
+])
+def test_bad_command_line_values_are_one_typed_line(argv, says, tmp_path):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    out = subprocess.run([WZOO, *argv], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.count("\n") == 1 and says in out.stderr, out.stderr
+    assert not (tmp_path / "g.h5").exists()

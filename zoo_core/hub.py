@@ -49,9 +49,23 @@ def parse_ref(ref: str, revision: str | None = None) -> tuple[str, str | None]:
     repo_id, _, ref_rev = body.partition("@")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise WzooError(f"{ref!r}: a Hub reference is 'hf-hub:org/name[@revision]'")
+    check_repo_id(repo_id)
     if ref_rev and revision and ref_rev != revision:
         raise WzooError(f"{ref!r} pins revision {ref_rev!r} but revision={revision!r} was passed")
     return repo_id, ref_rev or revision
+
+
+def check_repo_id(repo_id: str) -> str:
+    """huggingface_hub's own repo-id rules, as one typed line instead of its long message."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise WzooError(f"{repo_id!r} is not a Hub repo id: use 'org/name' with letters, digits, '-', '_' "
+                        "and '.' (no '--' or '..', at most 96 characters)") from None
+    return repo_id
 
 
 def resolve(ref: str, revision: str | None = None, local_files_only: bool = False,
@@ -264,6 +278,7 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
     from .card import validate_card
 
     folder = Path(folder)
+    check_repo_id(repo_id)
     check_model_folder(folder)
     config = read_config(folder)
     check_tensors(folder / WEIGHTS_NAME)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import inspect
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,21 @@ def parse_options(pairs: list[str] | None, flag: str = "--set") -> dict[str, Any
             options[key] = json.loads(value)
         except json.JSONDecodeError:
             options[key] = value
+        if _non_finite(options[key]):
+            raise WzooError(f"{flag} {raw!r}: NaN and infinity are not values an option can take")
     return options
+
+
+def _non_finite(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, str):  # "nan" is no JSON, but float("nan") downstream would take it
+        return value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity")
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
 
 
 def seed_everything(seed) -> None:
@@ -61,6 +76,9 @@ def run_recipe(name: str, out_dir: str | Path, options: dict[str, Any] | None = 
         if unknown:
             known = ", ".join(p for p in params if p != "out_dir")
             raise WzooError(f"recipe {name!r} has no option(s) {', '.join(unknown)}; options: {known}")
+    from .validation import validate_arguments
+
+    opts = validate_arguments(func, opts, f"recipe {name!r}", injected=("out_dir",))  # types, ranges
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,10 @@ from pathlib import Path
 import torch
 from torch.nn.functional import cross_entropy
 
+from zoo_core.validation import Count, Size
 
-def run(out_dir: Path, n: int = 4000, epochs: int = 10, seed: int = 0) -> dict:
+
+def run(out_dir: Path, n: Size = 4000, epochs: Size = 10, seed: Count = 0) -> dict:
     import zoo_core
     from zoo_core.data import metrics, plots
     from zoo_core.data.generators.city import generate
