@@ -131,3 +131,28 @@ def test_bad_command_line_values_are_one_typed_line(argv, says, tmp_path):
     assert out.returncode == 1, out.stderr
     assert out.stderr.count("\n") == 1 and says in out.stderr, out.stderr
     assert not (tmp_path / "g.h5").exists()
+
+
+def test_a_killed_data_save_leaves_nothing_the_next_save_does_not_remove(tmp_path):
+    """Killed saves left full-size hidden temporary files that nothing removed."""
+    import os
+    import signal
+    import time
+
+    from zoo_core.data.generators.geometric import generate
+
+    target = tmp_path / "data.h5"
+    code = ("import sys; from zoo_core.data.generators.geometric import generate\n"
+            "d = generate(4000, seed=0, progress=False)\n"
+            "print('ready', flush=True)\n"
+            "while True: d.save(sys.argv[1])\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".data.h5.*")) and time.time() < deadline:
+        time.sleep(0.01)  # kill it while a temporary file exists
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert list(tmp_path.glob(".data.h5.wzoo-tmp-*")), "the kill did not catch a write in progress"
+    generate(8, seed=1, progress=False).save(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.h5"]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import os
 import secrets
 import shutil
@@ -32,10 +31,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from filelock import FileLock
-
 from .errors import FolderNotEmptyError
-from .fileio import fsync_dir
+from .fileio import fsync_dir, path_lock
 
 _TMP = "wzoo-tmp-"
 _OLD = "wzoo-old-"
@@ -82,20 +79,6 @@ def _abs(target: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _lock(path: Path) -> FileLock:
-    """A lock keyed by the canonical target path, kept in the temp dir and not beside target."""
-    folder = Path(tempfile.gettempdir()) / "wzoo-locks"
-    if not folder.is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        try:  # shared by every user of this machine, like /tmp itself
-            os.chmod(folder, 0o1777)
-        except OSError:
-            pass
-    canonical = path.parent.resolve() / path.name
-    key = hashlib.sha256(os.fsencode(canonical)).hexdigest()
-    return FileLock(folder / f"{key}.lock", mode=0o666)
-
-
 def _siblings(path: Path, kind: str) -> list[Path]:
     """Our leftovers beside path, found by name (``.{name}.wzoo-tmp-*`` or ``-old-*``)."""
     prefix = f".{path.name}.{kind}"
@@ -135,7 +118,7 @@ def recover(target: str | os.PathLike[str]) -> None:
     Safe to call any time (a loader may before reading): it waits for a running writer.
     """
     path = _abs(target)
-    with _lock(path):
+    with path_lock(path):
         _recover(path)
 
 
@@ -246,7 +229,7 @@ def write_folder(
     """
     path = _abs(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(path):
+    with path_lock(path):
         _recover(path)
         if os.path.lexists(path) and not overwrite:
             _check_replaceable(path, is_ours)
