@@ -236,3 +236,17 @@ def test_pushing_a_folder_that_is_not_a_model(hub, tmp_path, hub_repo_id):
     with pytest.raises(NotAZooModelError):
         push_folder(tmp_path, hub_repo_id)
     assert hub.requests == []
+
+
+def test_a_push_whose_answer_is_lost_reports_the_commit_that_landed(hub, upload_mode, hub_repo_id):
+    """The commit POST is served but its answer never arrives: the old code said "nothing was
+    committed" although the commit had landed."""
+    _model(seed=9).push_to_hub(hub_repo_id)
+    hub.fail_next("POST", "/commit/", status=-1)
+    sha = _model(seed=10).push_to_hub(hub_repo_id)
+    assert sha == hub.repo_state(hub_repo_id)["branches"]["main"]
+    assert torch.equal(zoo_core.from_pretrained(f"hf-hub:{hub_repo_id}@{sha}")(X), _model(seed=10)(X))
+    hub.fail_next("POST", "/commit/", status=0)  # dropped before it was served: nothing landed
+    with pytest.raises(HubUnreachableError, match="nothing was committed"):
+        _model(seed=11).push_to_hub(hub_repo_id)
+    assert hub.repo_state(hub_repo_id)["branches"]["main"] == sha

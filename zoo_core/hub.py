@@ -298,12 +298,16 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
     operations = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(folder / f)) for f in files]
     operations += [CommitOperationDelete(path_in_repo=f) for f in remote
                    if f.startswith(ADAPTERS_DIR + "/") and f not in files]
+    head_before = _head(api, repo_id, revision) if existed else None
     try:
         info = api.create_commit(
             repo_id, operations, revision=revision, create_pr=create_pr,
             commit_message=commit_message or f"Upload {config.model_name or 'model'} with wzoo",
         )
     except BaseException as exc:
+        landed = None if create_pr else _landed(api, repo_id, revision, head_before, folder, files)
+        if landed is not None:  # the answer was lost, the commit was not
+            return landed
         if not existed:
             with contextlib.suppress(Exception):
                 api.delete_repo(repo_id)
@@ -312,6 +316,37 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
             raise
         raise error from None
     return info.oid
+
+
+def _head(api, repo_id: str, revision: str | None) -> str | None:
+    try:
+        return api.repo_info(repo_id, revision=revision).sha
+    except Exception:  # noqa: BLE001 - asked only to tell a lost answer from a failed commit
+        return None
+
+
+def _landed(api, repo_id: str, revision: str | None, head_before: str | None, folder: Path,
+            files: list[str]) -> str | None:
+    """After a failed commit call: the new head's sha if the head moved to a commit holding
+    exactly these files (the push landed and only its answer was lost), else None."""
+    head = _head(api, repo_id, revision)
+    if head is None or head == head_before:
+        return None
+    try:
+        remote = {e.path: e for e in api.list_repo_tree(repo_id, revision=head, recursive=True)
+                  if getattr(e, "blob_id", None)}
+    except Exception:  # noqa: BLE001
+        return None
+    for name in files:
+        entry, data = remote.get(name), (folder / name).read_bytes()
+        if entry is None:
+            return None
+        lfs = getattr(entry, "lfs", None)
+        ours = hashlib.sha256(data).hexdigest() if lfs else hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        theirs = (lfs.sha256 if hasattr(lfs, "sha256") else lfs["sha256"]) if lfs else entry.blob_id
+        if ours != theirs:
+            return None
+    return head
 
 
 def push_model(model, repo_id: str, metrics: dict | None = None, **kwargs) -> str:

@@ -519,7 +519,8 @@ class LoopbackHub:
     ) -> None:
         """Answer the next ``times`` requests whose method is ``method`` (None = any) and whose
         path contains ``path_contains`` with ``status`` instead of serving them (the request is
-        read, and logged with that status). ``status=0`` drops the connection without answering.
+        read, and logged with that status). ``status=0`` drops the connection without answering;
+        ``status=-1`` serves the request and then drops the connection (the answer is lost).
         A 2xx status fakes success without doing anything (e.g. an LFS PUT that stores nothing).
 
         Note: the client retries 408/429/5xx (and dropped connections) on preupload, the LFS
@@ -756,6 +757,9 @@ class LoopbackHub:
         split = urlsplit(target)
         raw_path = split.path
         fault = self._take_fault(method, target)
+        if fault is not None and fault.status == -1:  # served, but the answer never arrives
+            self._handle(method, target, headers, body)
+            return _Response(drop=True)
         if fault is not None:
             if fault.status == 0:
                 return _Response(drop=True)
