@@ -156,3 +156,26 @@ def test_a_killed_data_save_leaves_nothing_the_next_save_does_not_remove(tmp_pat
     assert list(tmp_path.glob(".data.h5.wzoo-tmp-*")), "the kill did not catch a write in progress"
     generate(8, seed=1, progress=False).save(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.h5"]
+
+
+def test_small_files_that_declare_huge_arrays_are_refused_before_reading(tmp_path):
+    import h5py
+    import numpy as np
+
+    from zoo_core.data.errors import DataTooLargeError
+    from zoo_core.data.loaders import load_npy
+    from zoo_core.data.sample import WirelessData
+
+    h5 = tmp_path / "huge.h5"
+    with h5py.File(h5, "w") as f:  # a few KB on disk: chunked and compressed, never written
+        f.create_dataset("csi", shape=(10**9, 1, 1, 1, 1), dtype="complex64", chunks=(1024, 1, 1, 1, 1),
+                         compression="gzip")
+        f.attrs["wzoo_format"], f.attrs["format_version"] = "wireless-data", 1
+    assert h5.stat().st_size < 100_000
+    with pytest.raises(DataTooLargeError, match="declares 7.5 GiB.*WZOO_MAX_ARRAY_BYTES"):
+        WirelessData.load(h5)
+    npy = tmp_path / "huge.npy"
+    with open(npy, "wb") as fh:  # a header for 80 GB and no data
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**4)})
+    with pytest.raises(DataTooLargeError, match="declares 74.5 GiB"):
+        load_npy(npy)

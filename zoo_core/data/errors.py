@@ -58,3 +58,22 @@ class OptionalDependencyError(DataError, ImportError):
 
     def __init__(self, what: str, extra: str):
         super().__init__(f"{what} is not installed: pip install 'wzoo[{extra}]'")
+
+
+class DataTooLargeError(DataFormatError):
+    """A file that declares an array larger than wzoo reads without being asked to."""
+
+
+def check_declared_size(shape, dtype, what: str) -> None:
+    """Refuse, before reading, an array whose declared size exceeds WZOO_MAX_ARRAY_BYTES (4 GiB
+    by default): a small compressed HDF5 or a truncated .npy file can declare terabytes."""
+    import os
+
+    import numpy as np
+
+    limit = int(os.environ.get("WZOO_MAX_ARRAY_BYTES", str(4 << 30)))
+    size = int(np.prod([int(s) for s in shape], dtype=object)) * np.dtype(dtype).itemsize
+    if size > limit:
+        raise DataTooLargeError(
+            f"{what} declares {size / 2**30:.1f} GiB (shape {tuple(int(s) for s in shape)}, {np.dtype(dtype)}), over "
+            f"the {limit / 2**30:.1f} GiB limit: set WZOO_MAX_ARRAY_BYTES to read it if the file is what you expect")

@@ -72,6 +72,7 @@ from zoo_core.data.errors import (
     DataVersionError,
     MissingFieldError,
     NonFiniteDataError,
+    check_declared_size,
 )
 
 CSI_AXES = ("rx", "tx", "subcarrier", "symbol")
@@ -410,6 +411,7 @@ class WirelessData:
             obj = f[name]
             if not isinstance(obj, h5py.Dataset):
                 raise DataShapeError(f"{name!r} must be a dataset, found a group")
+            check_declared_size(obj.shape, obj.dtype, f"{path}: dataset {name!r}")
             return obj[()]
 
         kwargs = {name: read(name) for name in PER_SAMPLE_FIELDS + SCENE_FIELDS}

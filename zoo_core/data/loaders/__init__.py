@@ -92,6 +92,7 @@ def load_npy(path, key_hint: str = "") -> Any:
     import numpy as np
 
     path = Path(path)
+    _check_npy_header(path)
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -100,6 +101,24 @@ def load_npy(path, key_hint: str = "") -> Any:
         raise DataFormatError(f"{path}{key_hint}: not a readable NumPy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise DataFormatError(f"{path}: not a readable NumPy file ({type(exc).__name__}: {exc})") from None
+
+
+def _check_npy_header(path: Path) -> None:
+    """The shape a .npy file declares, checked against the size limit before it is read."""
+    import numpy as np
+
+    from zoo_core.data.errors import check_declared_size
+
+    try:
+        with open(path, "rb") as fh:
+            major, _ = np.lib.format.read_magic(fh)
+            read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(fh)
+    except (ValueError, OSError, EOFError):
+        return  # not a plain .npy header (an .npz, a damaged file): np.load says what it is
+    if dtype.hasobject:
+        return  # refused by np.load(allow_pickle=False) with the pickle message
+    check_declared_size(shape, dtype, str(path))
 
 
 def load_mat_v5(path) -> dict:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from zoo_core.data.errors import DataFormatError
+from zoo_core.data.errors import DataFormatError, check_declared_size
 
 from . import existing, is_hdf5, load_mat_v5, load_npy, require_key, shape_error
 
@@ -361,6 +361,7 @@ def _read_saved(path: Path) -> dict:
         with h5py.File(path, "r") as f:
             for key in ("channel", "LoS", "location"):
                 if key in f and isinstance(f[key], h5py.Dataset):
+                    check_declared_size(f[key].shape, f[key].dtype, f"{path}: dataset {key!r}")
                     arr = f[key][()]
                     if arr.dtype.names and {"real", "imag"} <= set(arr.dtype.names):
                         arr = arr["real"] + 1j * arr["imag"]

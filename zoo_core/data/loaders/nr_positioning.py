@@ -39,6 +39,9 @@ def _read_dataset(f, key: str, path: Path):
     obj = f.get(key)
     if obj is None or not isinstance(obj, h5py.Dataset):
         return None
+    from zoo_core.data.errors import check_declared_size
+
+    check_declared_size(obj.shape, obj.dtype, f"{path}: dataset {key!r}")
     arr = obj[()]
     if arr.dtype.names and {"real", "imag"} <= set(arr.dtype.names):
         arr = arr["real"] + 1j * arr["imag"]
