@@ -103,6 +103,25 @@ def _check_params(func, params: dict, what: str, reserved=()) -> None:
                  for u in unknown}
         shown = ", ".join(f"{u!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for u, h in hints.items())
         raise GeneratorParameterError(f"{what} has no parameter {shown}; it accepts: {', '.join(accepted)}")
+    from zoo_core.errors import ConfigValueError
+    from zoo_core.validation import validate_value
+
+    hints = _hints(func)
+    for name, value in params.items():  # the types and ranges the function annotates
+        if name in hints:
+            try:
+                validate_value(value, hints[name], what, name)
+            except ConfigValueError as exc:
+                raise GeneratorParameterError(str(exc)) from None
+
+
+def _hints(func) -> dict:
+    import typing
+
+    try:
+        return typing.get_type_hints(func, include_extras=True)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation is left unchecked
+        return {}
 
 
 def _load_component(record):
@@ -174,6 +193,8 @@ def cmd_make(args) -> int:
     record = registry().get("dataset", args.kind)  # UnknownNameError with close matches
     if args.n < 1:
         raise GeneratorParameterError(f"--n must be a positive number of samples, got {args.n}")
+    if args.seed < 0:
+        raise GeneratorParameterError(f"--seed must be a non-negative integer, got {args.seed}")
     params = parse_params(args.params)
     factory = _load_component(record)
     _check_params(factory, params, f"data set {args.kind!r}", reserved=("n", "seed", "progress"))
