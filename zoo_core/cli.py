@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import WzooError
+from .errors import WzooError, one_line
 
 
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return int(args.func(args) or 0)
     except WzooError as exc:
-        print(f"wzoo: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"wzoo: error: {one_line(exc, 1000)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("wzoo: interrupted", file=sys.stderr)
@@ -272,13 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not the user's doing: one line, the traceback on request
         if os.environ.get("WZOO_DEBUG", "").strip() not in ("", "0"):
             raise
-        print(f"wzoo: internal error: {type(exc).__name__}: {_one_line(exc)} "
+        print(f"wzoo: internal error: {type(exc).__name__}: {one_line(exc, 1000)} "
               "(set WZOO_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return 1
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 if __name__ == "__main__":

@@ -189,6 +189,11 @@ class WeightsDtypeError(WeightsMismatchError):
         self.missing, self.unexpected, self.shapes = [], [], []
 
 
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line (the Hub's run over several: a URL, a docs link)."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:limit]
+
+
 def _short(items: list[str], limit: int = 8) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f" … (+{len(items) - limit} more)" if len(items) > limit else "")

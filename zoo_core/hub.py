@@ -25,6 +25,7 @@ from .errors import (
     RevisionNotFoundError,
     UnsafeWeightsError,
     WzooError,
+    one_line,
 )
 from .serialization import (
     ADAPTERS_DIR,
@@ -207,11 +208,6 @@ def _verify_new_blobs(repo_id: str, sha: str, folder: Path, known: set[str]) -> 
                 f"the Hub named it {blob.name[:12]}…); it was removed from the cache: try again")
 
 
-def _one_line(exc: BaseException) -> str:
-    """The Hub's messages run over several lines (a URL, a docs link, the server's text)."""
-    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())[:300]
-
-
 def _hub_error(exc: BaseException, doing: str) -> HubError | None:
     """The typed error for a failed Hub call, or None if it is not the Hub's doing (a full
     disk, a bug): transport failures, 5xx and 429 are 'unreachable', 401/403 'auth'."""
@@ -226,11 +222,11 @@ def _hub_error(exc: BaseException, doing: str) -> HubError | None:
                 return HubAuthError(f"{doing}: the Hub refused the request ({status}); log in with "
                                     "`hf auth login` or set HF_TOKEN to a token with access")
             if status is None or status == 429 or status >= 500:
-                return HubUnreachableError(f"{doing}: the Hub failed ({status or 'no answer'}): {_one_line(exc)}")
-            return HubError(f"{doing}: {_one_line(exc)}")
+                return HubUnreachableError(f"{doing}: the Hub failed ({status or 'no answer'}): {one_line(exc)}")
+            return HubError(f"{doing}: {one_line(exc)}")
         if isinstance(exc, (ConnectionError, TimeoutError)) or any(
                 cls.__module__.split(".")[0] in transports for cls in type(exc).__mro__):
-            return HubUnreachableError(f"{doing}: cannot reach the Hub ({type(exc).__name__}: {_one_line(exc)})")
+            return HubUnreachableError(f"{doing}: cannot reach the Hub ({type(exc).__name__}: {one_line(exc)})")
         exc = exc.__cause__
     return None
 
