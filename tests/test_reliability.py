@@ -126,6 +126,7 @@ def test_an_internal_error_is_one_line_unless_debugging(monkeypatch, capsys):
     (["data", "make", "geometric", "--n", "4", "--out", "{tmp}/g.h5", "--param", "snr_db=nan"], "NaN and infinity"),
     (["data", "make", "geometric", "--n", "4", "--out", "{tmp}/g.h5", "--param", "M=abc"], "M='abc' is not allowed"),
     (["data", "make", "geometric", "--n", "4", "--out", "{tmp}/g.h5", "--seed", "-1"], "--seed must be"),
+    (["data", "make", "geometric", "--n", "4", "--out", "{tmp}"], "pass an --out file"),
 ])
 def test_bad_command_line_values_are_one_typed_line(argv, says, tmp_path):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]

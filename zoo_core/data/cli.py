@@ -140,7 +140,11 @@ def _saved(data, out) -> str:
 
     if not isinstance(data, WirelessData):
         raise WzooError(f"expected a WirelessData to save, got {type(data).__name__}")
-    path = data.save(out)
+    try:
+        path = data.save(out)
+    except (IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError) as exc:
+        raise WzooError(f"cannot write {out} ({exc.strerror or type(exc).__name__}): "
+                        "pass an --out file in a folder you can write") from None
     return f"wrote {path}: {data!r}"
 
 
@@ -195,6 +199,8 @@ def cmd_make(args) -> int:
         raise GeneratorParameterError(f"--n must be a positive number of samples, got {args.n}")
     if args.seed < 0:
         raise GeneratorParameterError(f"--seed must be a non-negative integer, got {args.seed}")
+    if Path(args.out).is_dir():  # before generating anything
+        raise WzooError(f"cannot write {args.out} (a folder): pass an --out file in a folder you can write")
     params = parse_params(args.params)
     factory = _load_component(record)
     _check_params(factory, params, f"data set {args.kind!r}", reserved=("n", "seed", "progress"))
