@@ -146,11 +146,6 @@ class EncoderConfig:
             "weights": self.weights,
         }
 
-    @property
-    def input_field(self) -> str:
-        """The field a bare tensor is fed to (the first declared one)."""
-        return next(iter(self.fields), V1_FIELD)
-
 
 @dataclass(frozen=True)
 class HeadConfig:

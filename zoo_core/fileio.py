@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def _umask() -> int:
+def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -70,7 +70,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
             write(tmp_path)
             with open(tmp_path, "rb+") as fh:
                 os.fsync(fh.fileno())
-            os.chmod(tmp_path, 0o666 & ~_umask())
+            os.chmod(tmp_path, 0o666 & ~umask())
             os.replace(tmp_path, path)
             fsync_dir(path.parent)
         except BaseException:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import FolderNotEmptyError
-from .fileio import fsync_dir, path_lock
+from .fileio import fsync_dir, path_lock, umask
 
 _TMP = "wzoo-tmp-"
 _OLD = "wzoo-old-"
@@ -168,12 +168,6 @@ def _fsync_tree(folder: Path) -> None:
         fsync_dir(Path(root))
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _swap_in(tmp: Path, path: Path) -> None:
     """Put tmp at path, whole; any old path content ends up removed."""
     if not os.path.lexists(path):
@@ -235,7 +229,7 @@ def write_folder(
             _check_replaceable(path, is_ours)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{_TMP}", dir=path.parent))
         try:
-            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give what mkdir would
+            os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700; give what mkdir would
             write(tmp)
             _fsync_tree(tmp)
             _swap_in(tmp, path)

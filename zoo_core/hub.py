@@ -193,13 +193,16 @@ def _verify_new_blobs(repo_id: str, sha: str, folder: Path, known: set[str]) -> 
         blob = link.resolve()
         if not blob.is_file() or blob.name in known:
             continue
-        data = blob.read_bytes()
         if len(blob.name) == 64:
-            actual = hashlib.sha256(data).hexdigest()
-        elif len(blob.name) == 40:
-            actual = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            digest = hashlib.sha256()
+        elif len(blob.name) == 40:  # git's blob id: sha1 of a header and the content
+            digest = hashlib.sha1(b"blob %d\0" % blob.stat().st_size)
         else:
             continue
+        with open(blob, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        actual = digest.hexdigest()
         if actual != blob.name:
             blob.unlink(missing_ok=True)
             link.unlink(missing_ok=True)

@@ -163,7 +163,7 @@ class ZooModel(nn.Module):
         if not torch.is_tensor(batch):
             raise InputFieldError(f"a batch is a tensor or a dict of tensors, got {type(batch).__name__}")
         towers = towers or tuple(self.encoders)
-        fields = {f for t in towers for f in (self.encoders[t].fields or ("input",))}
+        fields = {f for t in towers for f in self.encoders[t].field_names}
         if len(fields) != 1:
             raise InputFieldError(f"this reads fields {sorted(fields)} of towers {', '.join(towers)}: "
                                   "pass a dict batch keyed by field name")

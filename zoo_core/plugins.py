@@ -16,6 +16,7 @@ from importlib import metadata
 import pluggy
 
 from . import hookspecs
+from .config import V1_FIELD
 from .errors import PluginDisabledError, PluginLoadError, PluginRegistrationError, UnknownNameError
 from .registry import Component, ModelSpec, Registry, validate_factory, validate_name
 
@@ -103,7 +104,7 @@ def _model_spec(name: str, plugin: str, description: str, kw: dict) -> ModelSpec
     if "sample_input" in kw:  # format 1 registrations: one tensor input, now a declared field
         sample = kw.pop("sample_input") or {}
         if "shape" in sample and "fields" not in kw:
-            kw["fields"] = {"input": {"shape": list(sample["shape"][1:]), "dtype": sample.get("dtype", "float32")}}
+            kw["fields"] = {V1_FIELD: {"shape": list(sample["shape"][1:]), "dtype": sample.get("dtype", "float32")}}
     if ("backbone" in kw) == ("towers" in kw):
         raise PluginRegistrationError(f"model {name!r} must name a registered backbone= or towers={{...}}, not both")
     for tower, spec in (kw.get("towers") or {}).items():

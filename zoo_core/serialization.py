@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from .errors import (
     WeightsDtypeError,
     WeightsMismatchError,
 )
-from .fileio import atomic_write
+from .fileio import atomic_write, umask
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -48,16 +50,27 @@ def is_model_file(relative: str) -> bool:
 
 
 # ----------------------------------------------------------------- writing
-def write_json(path: Path, obj: Any) -> None:
-    """Keys keep their order: the order of towers, heads and adapters is part of the model."""
-    atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2) + "\n"))
+def write_json(path: Path, obj: Any, atomic: bool = True) -> None:
+    """Keys keep their order: the order of towers, heads and adapters is part of the model.
+    `atomic=False` inside a folder that is itself swapped in whole (no second fsync or lock)."""
+    text = json.dumps(obj, indent=2) + "\n"
+    _write(path, lambda p: p.write_text(text, encoding="utf-8"), atomic)
 
 
-def save_tensors(path: Path, tensors: dict, metadata: dict[str, str] | None = None) -> None:
+def save_tensors(path: Path, tensors: dict, metadata: dict[str, str] | None = None, atomic: bool = True) -> None:
     from safetensors.torch import save_file
 
     tensors = _unshared(tensors)
-    atomic_write(path, lambda p: save_file(tensors, str(p), metadata=metadata))
+    _write(path, lambda p: save_file(tensors, str(p), metadata=metadata), atomic)
+
+
+def _write(path: Path, write, atomic: bool) -> None:
+    if atomic:
+        atomic_write(path, write)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path)
+        os.chmod(path, 0o666 & ~umask())  # safetensors creates 0600 files; give what open() would
 
 
 def _unshared(tensors: dict) -> dict:
@@ -86,16 +99,16 @@ def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id:
         config["card"]["metrics"] = dict(metrics)
     base = model.base_state_dict()
 
-    def write(tmp: Path) -> None:
+    def write(tmp: Path) -> None:  # the folder is swapped in whole: its files need no atomic writes
+        tensors, text = partial(save_tensors, atomic=False), partial(write_json, atomic=False)
         # one metadata key: safetensors writes a metadata map in hash order, so two keys would
         # make identical weights give different bytes (the format version is in config.json)
-        save_tensors(tmp / WEIGHTS_NAME, base, {"format": "pt"})
+        tensors(tmp / WEIGHTS_NAME, base, {"format": "pt"})
         for (task, tower), peft_config in model.peft_configs.items():
             save_adapter(model.encoders[tower].backbone, peft_config, task, tmp / adapter_folder(task, tower),
-                         save_tensors, write_json)
-        write_json(tmp / CONFIG_NAME, config)
-        card = render_card(config, repo_id=repo_id)
-        atomic_write(tmp / CARD_NAME, lambda p: p.write_text(str(card), encoding="utf-8"))
+                         tensors, text)
+        text(tmp / CONFIG_NAME, config)
+        (tmp / CARD_NAME).write_text(str(render_card(config, repo_id=repo_id)), encoding="utf-8")
 
     folder = Path(folder)
     if not overwrite and folder.is_dir() and any(folder.iterdir()) and not (folder / CONFIG_NAME).is_file():

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from .config import V1_FIELD
 from .errors import InputFieldError
 from .fields import get_field
 from .interfaces import Backbone, Transform
@@ -33,6 +34,11 @@ class Encoder(nn.Module):
         self.fields = dict(fields or {})
 
     @property
+    def field_names(self) -> list[str]:
+        """The batch fields this tower reads (a tower declaring none reads `input`)."""
+        return list(self.fields) or [V1_FIELD]
+
+    @property
     def num_features(self) -> int:
         """Width of the pooled features (before the projection)."""
         return self.backbone.num_features
@@ -47,7 +53,7 @@ class Encoder(nn.Module):
         if not isinstance(batch, Mapping):
             return batch
         values = {}
-        for name in list(self.fields) or ["input"]:  # a missing cir or power_db is computed from csi
+        for name in self.field_names:  # a missing cir or power_db is computed from csi
             values[name] = get_field(batch, name, f"tower {self.name!r}")
             check_field(self.name, name, values[name])
         return next(iter(values.values())) if len(values) == 1 else values

@@ -242,10 +242,10 @@ def _signature(factory):
         target = init
     elif not inspect.isroutine(target):  # a callable object: its __call__ holds the hints
         target = type(target).__call__
-    return params, var_kw, _hints(target), frozenset(refused)
+    return params, var_kw, type_hints(target), frozenset(refused)
 
 
-def _hints(fn) -> dict:
+def type_hints(fn) -> dict:
     """Resolved annotations with their `Annotated` extras; unresolvable ones are left out."""
     try:
         return typing.get_type_hints(fn, include_extras=True)

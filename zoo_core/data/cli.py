@@ -104,24 +104,15 @@ def _check_params(func, params: dict, what: str, reserved=()) -> None:
         shown = ", ".join(f"{u!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for u, h in hints.items())
         raise GeneratorParameterError(f"{what} has no parameter {shown}; it accepts: {', '.join(accepted)}")
     from zoo_core.errors import ConfigValueError
-    from zoo_core.validation import validate_value
+    from zoo_core.validation import type_hints, validate_value
 
-    hints = _hints(func)
+    annotated = type_hints(func)
     for name, value in params.items():  # the types and ranges the function annotates
-        if name in hints:
+        if name in annotated:
             try:
-                validate_value(value, hints[name], what, name)
+                validate_value(value, annotated[name], what, name)
             except ConfigValueError as exc:
                 raise GeneratorParameterError(str(exc)) from None
-
-
-def _hints(func) -> dict:
-    import typing
-
-    try:
-        return typing.get_type_hints(func, include_extras=True)
-    except Exception:  # noqa: BLE001 - an unresolvable annotation is left unchecked
-        return {}
 
 
 def _load_component(record):
