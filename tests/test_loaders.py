@@ -210,7 +210,7 @@ def _deepmimo_reference(m, tx_power, bs_shape, ue_shape, K, bw_hz, max_paths):
     h = np.zeros((n_ue, n_bs, K), dtype=complex)
     for l in range(min(m.shape[1], max_paths)):
         phase, toa, p_dbm, doa_phi, doa_th, dod_phi, dod_th = m[:7, l]
-        power = 10 ** ((p_dbm + tx_power) / 10 - 3)
+        power = 10 ** ((p_dbm - tx_power) / 10)  # DeepMIMOv3 itself: tests/test_deepmimo_v3_reference.py
         d = toa * bw_hz
         if d >= K:
             continue

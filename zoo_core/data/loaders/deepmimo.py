@@ -6,16 +6,20 @@ Two inputs are read:
    `transmit_power` in dBm, `num_BS`, `user_grids`, `doppler_available`,
    `dual_polar_available`) and `BS{b}_UE_{first}-{last+1}.mat` files. Each of these holds
    `channels`, a 1 x n cell of structs whose first field is an (8 or 10) x paths matrix with
-   rows: phase (deg), time of arrival (s), received power (dBm, before the transmit power is
-   added), DoA phi, DoA theta, DoD phi, DoD theta (deg), LoS flag, [Doppler velocity and
+   rows: phase (deg), time of arrival (s), received power (dBm, at the scenario's
+   `transmit_power`), DoA phi, DoA theta, DoD phi, DoD theta (deg), LoS flag, [Doppler velocity and
    acceleration]; and `rx_locs` (n, 5) = x, y, z, distance, path loss. The BS position is
    `tx_loc`, or row b of `rx_locs` in `BS{b}_BS.mat`. Dual-polarised scenarios are read
    from `channels_VV`. The OFDM channel is then built as the DeepMIMO v3 generator does with
    its defaults (isotropic antennas, no rotation, full field of view, no receive filter, no
    Doppler): for BS panel `bs_shape` = (Ny, Nz), UE panel `ue_shape`, spacing in
    wavelengths, K = `n_subcarriers` over `bandwidth_ghz` (DeepMIMO v3 takes GHz), per path l
-   with power P_l (W) = 10^((dBm + transmit_power)/10 - 3), delay d_l = ToA_l * bandwidth
-   (samples; paths with d_l >= K are dropped, as DeepMIMO does):
+   with power P_l = 10^((dBm - transmit_power)/10), delay d_l = ToA_l * bandwidth (samples;
+   paths with d_l >= K are dropped, as DeepMIMO does). The power is DeepMIMOv3 0.2.9's
+   `dbm2pow(dBm + 30 - transmit_power)`: the received power relative to the transmit power,
+   as a linear (unitless) path gain, so the same propagation gives the same channel whatever
+   the scenario's transmit power (tests/test_deepmimo_v3_reference.py runs DeepMIMOv3 itself
+   at 0, 15 and 30 dBm):
 
        H[r, t, k] = sum_l a_ue[r](DoA_l) a_bs[t](DoD_l) sqrt(P_l / K)
                     exp(j (phase_l - 2 pi k d_l / K))
@@ -38,6 +42,10 @@ Axis mapping into `WirelessData.csi` (N, rx, tx, subcarrier, symbol) in both cas
 `ue_pos` and `labels["position"]` = user location (m), `bs_pos` = BS location, `los` =
 (LoS status == 1 or more LoS paths); `extras`: `los_status` (int8, DeepMIMO's -1/0/1),
 `distance_m`, `pathloss_db`, `n_paths` (scenario input).
+
+A DeepMIMO v4 folder (`params.json` plus one `.npz` per quantity) given here raises
+`DeepMIMOVersionError`, which names both formats and the command that reads v4
+(`zoo_core.data.loaders.deepmimo_v4`); that module raises it the other way round.
 """
 
 from __future__ import annotations
@@ -45,11 +53,38 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from zoo_core.data.errors import DataFormatError, check_declared_size
+from zoo_core.data.errors import DataFormatError, DataVersionError, check_declared_size
 
 from . import existing, is_hdf5, load_mat_v5, load_npy, require_key, shape_error
 
 _USER_FILE = re.compile(r"^BS(\d+)_UE_(\d+)-(\d+)\.mat$")
+_V4_FILE = re.compile(r"^[a-z_]+_t\d{3}_tx\d{3}_r\d{3}\.(npz|mat|npy)$")
+
+
+class DeepMIMOVersionError(DataVersionError):
+    """A DeepMIMO v4 scenario given to the v3 reader, or a v3 scenario given to the v4 reader."""
+
+
+def looks_like_v3(folder: Path) -> bool:
+    """A DeepMIMO v3 scenario folder: params.mat or BS*_UE_*.mat files."""
+    return (folder / "params.mat").is_file() or any(_USER_FILE.match(p.name) for p in folder.iterdir())
+
+
+def looks_like_v4(folder: Path) -> bool:
+    """A DeepMIMO v4 scenario folder: params.json (next to {quantity}_tNNN_txNNN_rNNN.npz files)."""
+    return (folder / "params.json").is_file()
+
+
+def v3_not_v4(folder: Path) -> DeepMIMOVersionError:
+    return DeepMIMOVersionError(
+        f"{folder}: a DeepMIMO v3 scenario (params.mat + BS*_UE_*.mat), not DeepMIMO v4 (params.json + one .npz "
+        f"per quantity): read it with `wzoo data convert deepmimo {folder} --out FILE`")
+
+
+def v4_not_v3(folder: Path) -> DeepMIMOVersionError:
+    return DeepMIMOVersionError(
+        f"{folder}: a DeepMIMO v4 scenario (params.json + one .npz per quantity), not DeepMIMO v3 (params.mat + "
+        f"BS*_UE_*.mat): read it with `wzoo data convert deepmimo-v4 {folder} --out FILE`")
 
 
 # ---------------------------------------------------------------------- entry point
@@ -71,6 +106,10 @@ def load_deepmimo(
     channels, or read a file of saved `channel` arrays. `users`: None (all), an int (the
     first k users), or a list of user ids. See the module docstring for the model."""
     path = existing(path)
+    if path.is_dir() and looks_like_v4(path) and not looks_like_v3(path):
+        raise v4_not_v3(path)
+    if path.is_file() and _V4_FILE.match(path.name) and looks_like_v4(path.parent):
+        raise v4_not_v3(path.parent)
     if path.is_dir() or _USER_FILE.match(path.name):
         return _load_scenario(
             path, int(bs), users, int(max_paths), _shape(bs_shape, "bs_shape"), _shape(ue_shape, "ue_shape"),
@@ -235,7 +274,7 @@ def ofdm_channels(paths, tx_power_dbm: float, bs_shape, ue_shape, n_subcarriers:
     import numpy as np
 
     valid = paths["valid"]
-    power = np.where(valid, 10.0 ** ((paths["power_dbm"] + tx_power_dbm) / 10.0 - 3.0), 0.0)
+    power = np.where(valid, 10.0 ** ((paths["power_dbm"] - tx_power_dbm) / 10.0), 0.0)  # DeepMIMOv3's
     delay = paths["toa"] * bandwidth_hz
     power = np.where(delay >= n_subcarriers, 0.0, power)  # beyond the FFT window: DeepMIMO drops them
     delay = np.minimum(delay, n_subcarriers)
