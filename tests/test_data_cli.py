@@ -151,4 +151,4 @@ def test_wzoo_data_subprocess(tmp_path):
     bad = subprocess.run([exe, "data", "make", "nope", "--n", "1", "--out", str(tmp_path / "x.h5")],
                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert bad.returncode == 1
-    assert bad.stderr.strip().count("\n") == 0 and "unknown dataset 'nope'" in bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and "unknown data generator 'nope'" in bad.stderr

@@ -10,7 +10,8 @@ import pytest
 import scipy.io
 
 from zoo_core.data.errors import DataFileNotFoundError, DataFormatError
-from zoo_core.data.loaders import FORMATS, load, loader
+from zoo_core.data.loaders import load, loader
+from zoo_core.data.sources import _records
 from zoo_core.data.sample import WirelessData
 from zoo_core.errors import UnknownNameError
 
@@ -24,8 +25,9 @@ def _npsave(path, arr, **kw):
         np.save(f, arr, **kw)
 
 
-def test_registry_of_formats():
-    assert set(FORMATS) == {"deepmimo", "ut-har", "ntu-fi", "nr-positioning", "wair-d"}
+def test_loaders_are_registered_data_sets():
+    names = {r.name for r in _records("loader") if r.plugin == "core"}
+    assert {"deepmimo", "ut-har", "ntu-fi", "nr-positioning", "wair-d"} <= names
     with pytest.raises(UnknownNameError, match="ut-har"):
         loader("ut_harr")
     with pytest.raises(DataFileNotFoundError):

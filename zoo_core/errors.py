@@ -25,7 +25,14 @@ class UnknownNameError(WzooError, KeyError):
         known = sorted(known)
         self.suggestions = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
-        listing = " Run `wzoo list` to see what is installed." if kind == "model" else ""
+        if kind == "model":
+            listing = " Run `wzoo list` to see what is installed."
+        elif kind.startswith("data"):
+            listing = " Run `wzoo data list` to see what is registered."
+        elif kind in ("task", "strategy"):
+            listing = f" Known: {', '.join(known)} (`wzoo bench --list`)."
+        else:
+            listing = ""
         super().__init__(f"unknown {kind} {name!r}.{hint}{listing}")
 
     def __str__(self) -> str:  # KeyError would repr() the message

@@ -59,9 +59,11 @@ def register_models(register):
 
 @hookspec
 def register_datasets(register):
-    """register(name, factory="pkg.module:callable", description="", **metadata).
+    """register(name, factory="pkg.module:callable", description="", kind="generator", **metadata).
 
-    Built-in generators and loaders; `wzoo data make NAME` calls the factory."""
+    Generators (`kind="generator"`: factory(n, seed=0, progress=False, **params) returns a
+    `WirelessData`; `wzoo data make NAME`) and loaders (`kind="loader"`: factory(path,
+    **options); `wzoo data convert NAME SRC`). Everything that takes `--data` takes both."""
 
 
 @hookspec
@@ -74,9 +76,20 @@ def register_recipes(register):
 
 @hookspec
 def register_tasks(register):
-    """register(name, description="", target="", loss="", metrics=(), plot="").
+    """register(name, factory="pkg.module:TaskClass", description="").
 
-    The shared task vocabulary (channel-estimation, positioning, ...)."""
+    A `zoo_core.tasks.Task` subclass: input fields, target, output spec, loss, metrics from
+    the one vocabulary (`zoo_core.tasks.METRICS`) and its plot. The core registers the shared
+    tasks (channel-estimation, positioning, los, beam, ...); a plugin adds `<plugin>/<task>`."""
+
+
+@hookspec
+def register_strategies(register):
+    """register(name, factory="pkg.module:Strategy", description="", **metadata).
+
+    An adaptation strategy for `wzoo bench`: a `zoo_core.bench.Strategy` subclass whose
+    `adapt(...)` returns a predictor. Plugins register `<plugin>/<name>` (`wavesfm/lora`);
+    the core registers `scratch` and the non-learned baselines (`ls`, `majority`, ...)."""
 
 
 @hookspec

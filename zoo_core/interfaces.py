@@ -61,6 +61,11 @@ class Transform(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def keeps(self, shape: tuple[int, ...]) -> str:
+        """What the output keeps of an input of per-sample `shape`: "magnitude only", "phase",
+        a resampled size... Leaderboards show it, so no resampling or dropped phase is silent."""
+        return ""
+
 
 class TaskHead(nn.Module):
     """Turns tower outputs into one task's output, and declares what it reads.

@@ -31,6 +31,7 @@ _HOOKS = {
     "dataset": "register_datasets",
     "recipe": "register_recipes",
     "task": "register_tasks",
+    "strategy": "register_strategies",
     "command": "register_commands",
 }
 
@@ -93,8 +94,7 @@ def _make_register(kind: str, plugin: str, staging: Registry):
                 raise PluginRegistrationError(f"model {name!r}: pass backbone=..., not a factory")
             staging.add(_model_spec(name, plugin, description, metadata))
             return
-        if kind != "task":
-            validate_factory(kind, name, factory)
+        validate_factory(kind, name, factory)
         staging.add(Component(kind, name, plugin, factory, description, dict(metadata)))
 
     return register

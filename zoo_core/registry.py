@@ -9,14 +9,14 @@ from typing import Any
 
 from .errors import PluginRegistrationError, UnknownNameError
 
-KINDS = ("backbone", "transform", "head", "model", "dataset", "recipe", "task", "command")
+KINDS = ("backbone", "transform", "head", "model", "dataset", "recipe", "task", "strategy", "command")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*(/[a-z0-9][a-z0-9_.\-]*)?$")
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass(frozen=True)
 class Component:
-    """A registered backbone, transform, head, dataset, recipe, task or CLI command."""
+    """A registered backbone, transform, head, dataset, recipe, task, strategy or CLI command."""
 
     kind: str
     name: str

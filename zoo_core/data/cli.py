@@ -27,7 +27,7 @@ def configure(parser) -> None:
     parser.set_defaults(func=_usage(parser))
     sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
 
-    p = sub.add_parser("list", help="registered data set kinds (generators) and loader formats")
+    p = sub.add_parser("list", help="registered generators and loaders")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("make", help="generate a data set with a registered generator and save it")
@@ -43,6 +43,7 @@ def configure(parser) -> None:
     p.add_argument("format", help="loader format (see `wzoo data list`)")
     p.add_argument("src", help="file or folder to read")
     p.add_argument("--out", required=True, help="output HDF5 file")
+    p.add_argument("--map", help="field map of the `arrays` loader: csi=channel,los=LoS,ue_pos=location")
     _param_option(p, "loader option")
     p.set_defaults(func=cmd_convert)
 
@@ -115,17 +116,6 @@ def _check_params(func, params: dict, what: str, reserved=()) -> None:
                 raise GeneratorParameterError(str(exc)) from None
 
 
-def _load_component(record):
-    try:
-        return record.load()
-    except WzooError:
-        raise
-    except Exception as exc:  # an import error in a plugin's generator, say
-        raise WzooError(
-            f"{record.kind} {record.name!r} (plugin {record.plugin!r}) failed to load: {type(exc).__name__}: {exc}"
-        ) from None
-
-
 def _saved(data, out) -> str:
     from zoo_core.data.sample import WirelessData
 
@@ -164,28 +154,26 @@ def describe(data) -> str:
 
 # ---------------------------------------------------------------------- commands
 def cmd_list(args) -> int:
-    from zoo_core.data.loaders import FORMATS
-    from zoo_core.plugins import registry
+    from zoo_core.data.sources import _records
 
-    kinds = registry().items("dataset")
-    print("data set kinds (wzoo data make KIND --n N --out FILE):")
-    if not kinds:
-        print("  none registered")
-    width = max([len(k.name) for k in kinds] + [len(f) for f in FORMATS])
-    for rec in kinds:
-        origin = "" if rec.plugin == "core" else f"  [{rec.plugin}]"
-        print(f"  {rec.name:<{width}}  {rec.description}{origin}")
-    print("loader formats (wzoo data convert FORMAT SRC --out FILE):")
-    for name, (_, description) in FORMATS.items():
-        print(f"  {name:<{width}}  {description}")
+    generators, loaders = _records("generator"), _records("loader")
+    width = max([len(r.name) for r in generators + loaders] + [4])
+    for title, records in (("generators (wzoo data make NAME --n N --out FILE; --data NAME)", generators),
+                           ("loaders (wzoo data convert NAME SRC --out FILE; --data NAME:SRC)", loaders)):
+        print(f"{title}:")
+        if not records:
+            print("  none registered")
+        for rec in records:
+            origin = "" if rec.plugin == "core" else f"  [{rec.plugin}]"
+            print(f"  {rec.name:<{width}}  {rec.description}{origin}")
     return 0
 
 
 def cmd_make(args) -> int:
     from zoo_core.data.errors import GeneratorParameterError
-    from zoo_core.plugins import registry
+    from zoo_core.data.sources import _load, _record
 
-    record = registry().get("dataset", args.kind)  # UnknownNameError with close matches
+    record = _record(args.kind, "generator")  # UnknownNameError with close matches
     if args.n < 1:
         raise GeneratorParameterError(f"--n must be a positive number of samples, got {args.n}")
     if args.seed < 0:
@@ -193,7 +181,7 @@ def cmd_make(args) -> int:
     if Path(args.out).is_dir():  # before generating anything
         raise WzooError(f"cannot write {args.out} (a folder): pass an --out file in a folder you can write")
     params = parse_params(args.params)
-    factory = _load_component(record)
+    factory = _load(record)
     _check_params(factory, params, f"data set {args.kind!r}", reserved=("n", "seed", "progress"))
     data = factory(args.n, seed=args.seed, progress=not args.quiet, **params)
     print(_saved(data, args.out))
@@ -201,10 +189,12 @@ def cmd_make(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from zoo_core.data.loaders import loader
+    from zoo_core.data.sources import loader
 
     func = loader(args.format)  # UnknownNameError with close matches
     params = parse_params(args.params)
+    if args.map is not None:
+        params["map"] = args.map
     _check_params(func, params, f"loader {args.format!r}", reserved=())
     first = next(iter(inspect.signature(func).parameters), None)
     if first in params:

@@ -1,7 +1,7 @@
 """The metrics the shared tasks report, in one place so every method is scored the same way.
 
 Plain numpy; torch tensors (any device, bf16 included) are accepted and converted. Names
-follow the task vocabulary in `zoo_core.builtins.TASKS` (`nmse_db`, `mean_error_m`, ...).
+follow the metric vocabulary `zoo_core.tasks.METRICS` (`nmse_db`, `mean_error_m`, ...).
 Bad input (empty, NaN/inf, mismatched shapes, labels out of range) raises `MetricError`,
 which is both a `WzooError` and a `ValueError`: a silently wrong number is worse than none.
 

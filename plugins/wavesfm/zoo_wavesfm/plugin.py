@@ -81,3 +81,12 @@ def register_recipes(register):
     register("wavesfm/classification", "zoo_wavesfm.recipes:classification",
              description="Pre-train, then fine-tune for LOS classification vs from-scratch ViT-SL; "
                          "mean per-class accuracy and epochs to best")
+
+
+@hookimpl
+def register_strategies(register):
+    s = "zoo_wavesfm.strategies"
+    register("wavesfm/linear-probe", f"{s}:LinearProbe", description="Frozen encoder, a linear head (paper Sec. IV-B)")
+    register("wavesfm/last-k", f"{s}:LastK", description="The last k encoder blocks and the head train")
+    register("wavesfm/lora", f"{s}:LoRA", description="Per-task LoRA on query and value, encoder frozen")
+    register("wavesfm/full", f"{s}:Full", description="Every weight trains (with layer-wise lr decay)")

@@ -76,6 +76,13 @@ class WirelessImage(Transform):
         x = _resize(self._scaled(x), self.config["size"])
         return _standardize(x, self.config["mean"], self.config["std"])
 
+    def keeps(self, shape) -> str:
+        h, w = shape[-2:]
+        out = list(self.config["size"])
+        scale = "dB" if self.config["log"] else "linear"
+        size = f"{h}x{w}" if [h, w] == out else f"{h}x{w} resampled to {out[0]}x{out[1]} (bicubic)"
+        return f"magnitude only ({scale}), {size}"
+
     @classmethod
     def fit(cls, samples: torch.Tensor, log: bool = False, size=224) -> "WirelessImage":
         """All statistics from a batch of raw samples, in one call."""

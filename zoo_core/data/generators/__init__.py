@@ -3,30 +3,18 @@
 Each module has `generate(n, seed=0, progress=False, **params) -> WirelessData`:
 
 - `geometric`: sparse geometric multipath, ULA x OFDM (LVM4CSI eqs. 3-6).
-- `ofdm`: MIMO-OFDM pilot grids for channel estimation (WavesFM).
+- `ofdm`: MIMO-OFDM pilot grids for channel estimation (WavesFM), registered as `ofdm-pilots`.
 - `city`: city scenes with buildings, BS/UE, LOS, image-method paths, CSI, CIR, beams, maps.
 
-`generate(name, n, ...)` here dispatches by dataset name ("geometric", "ofdm-pilots",
-"city"). Modules are imported only when used.
+They are registered like any plugin's data set (`zoo_core.builtins.register_datasets`);
+`generate(name, n, ...)` runs any registered generator by name.
 """
 
 from __future__ import annotations
 
-import importlib
-
-GENERATORS = {
-    "geometric": "zoo_core.data.generators.geometric",
-    "ofdm-pilots": "zoo_core.data.generators.ofdm",
-    "ofdm": "zoo_core.data.generators.ofdm",
-    "city": "zoo_core.data.generators.city",
-}
-
 
 def generate(name: str, n: int, seed: int = 0, progress: bool = False, **params):
-    """Run the built-in generator `name` (see GENERATORS)."""
-    if name not in GENERATORS:
-        from zoo_core.errors import UnknownNameError
+    """Run the registered generator `name` (see `wzoo data list`)."""
+    from zoo_core.data.sources import generator
 
-        raise UnknownNameError("dataset", name, GENERATORS)
-    module = importlib.import_module(GENERATORS[name])
-    return module.generate(n, seed=seed, progress=progress, **params)
+    return generator(name)(n, seed=seed, progress=progress, **params)

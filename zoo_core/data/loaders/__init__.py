@@ -3,6 +3,10 @@
     from zoo_core.data.loaders import load
     data = load("ut-har", "/data/UT_HAR", split="train")
 
+They are registered as data sets of kind "loader" (`zoo_core.builtins.register_datasets`), so
+`wzoo data convert NAME SRC` and every `--data NAME:SRC` reach them, and a plugin's loader
+the same way.
+
 | format          | function                         | what it reads                                   |
 |-----------------|----------------------------------|-------------------------------------------------|
 | deepmimo        | `deepmimo.load_deepmimo`         | DeepMIMO v3 scenario folder or saved channels   |
@@ -28,37 +32,24 @@ from typing import Any
 
 from zoo_core.data.errors import DataFileNotFoundError, DataFormatError
 
-#: format name -> ("module:function", one-line description)
-FORMATS: dict[str, tuple[str, str]] = {
-    "deepmimo": ("zoo_core.data.loaders.deepmimo:load_deepmimo",
-                 "DeepMIMO v3 scenario folder (params.mat + BS*_UE_*.mat) or saved `channel` arrays"),
-    "ut-har": ("zoo_core.data.loaders.ut_har:load_ut_har",
-               "UT-HAR (SenseFi layout): X_<split>/y_<split> NumPy files, (N, 1, 250, 90), 7 classes"),
-    "ntu-fi": ("zoo_core.data.loaders.ntu_fi:load_ntu_fi",
-               "NTU-Fi HAR: <split>_amp/<class>/*.mat with CSIamp (342, 2000), 6 classes"),
-    "nr-positioning": ("zoo_core.data.loaders.nr_positioning:load_nr_positioning",
-                       "5G NR positioning .mat v7.3: features (N, C, H, W), labels/position (N, 3)"),
-    "wair-d": ("zoo_core.data.loaders.wair_d:load_wair_d",
-               "WAIR-D environments: Info.npy, paths (Path.npz), map image"),
-}
-
 __all__ = [
-    "FORMATS", "load", "loader", "load_deepmimo", "load_ut_har", "load_ntu_fi",
-    "load_nr_positioning", "load_wair_d",
+    "load", "loader", "load_deepmimo", "load_ut_har", "load_ntu_fi", "load_nr_positioning", "load_wair_d",
 ]
 
-_PUBLIC = {target.split(":")[1]: target for target, _ in FORMATS.values()}
+_PUBLIC = {
+    "load_deepmimo": "zoo_core.data.loaders.deepmimo",
+    "load_ut_har": "zoo_core.data.loaders.ut_har",
+    "load_ntu_fi": "zoo_core.data.loaders.ntu_fi",
+    "load_nr_positioning": "zoo_core.data.loaders.nr_positioning",
+    "load_wair_d": "zoo_core.data.loaders.wair_d",
+}
 
 
 def loader(fmt: str):
-    """The load function of a format name (see FORMATS); unknown names get close matches."""
-    key = fmt.strip().lower().replace("_", "-")
-    if key not in FORMATS:
-        from zoo_core.errors import UnknownNameError
+    """The load function of a registered loader (`wzoo data list`); unknown names get close matches."""
+    from zoo_core.data.sources import loader as registered_loader
 
-        raise UnknownNameError("data format", fmt, FORMATS)
-    module, func = FORMATS[key][0].split(":")
-    return getattr(importlib.import_module(module), func)
+    return registered_loader(fmt)
 
 
 def load(fmt: str, path, **options):
@@ -68,8 +59,7 @@ def load(fmt: str, path, **options):
 
 def __getattr__(name: str):
     if name in _PUBLIC:
-        module, func = _PUBLIC[name].split(":")
-        return getattr(importlib.import_module(module), func)
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,0 +1,36 @@
+"""`wzoo bench`: every installed method on the same task, data and split.
+
+    from zoo_core.bench import Benchmark, run_bench, Strategy, Predictor
+
+Plugins register strategies (`register_strategies`) that subclass `Strategy`; the core adds
+`scratch` and the baselines. Importing this package is cheap: names load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "Strategy": "zoo_core.bench.strategy",
+    "Predictor": "zoo_core.bench.strategy",
+    "ModelRef": "zoo_core.bench.strategy",
+    "Subset": "zoo_core.bench.strategy",
+    "StrategyError": "zoo_core.bench.strategy",
+    "Benchmark": "zoo_core.bench.runner",
+    "BenchError": "zoo_core.bench.runner",
+    "run_bench": "zoo_core.bench.runner",
+    "make_split": "zoo_core.bench.splits",
+    "fit_on_task": "zoo_core.bench.learn",
+    "network_predictor": "zoo_core.bench.learn",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
