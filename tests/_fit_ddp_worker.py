@@ -29,7 +29,7 @@ gen = torch.Generator().manual_seed(1)
 samples = [{"csi": torch.randn(8, generator=gen, dtype=torch.float64),
             "env": torch.randn(5, generator=gen, dtype=torch.float64)} for _ in range(8)]
 loader = torch.utils.data.DataLoader(samples, batch_size=per_rank, shuffle=False)
-history = fit(ContrastiveObjective(model, "match"), loader,
+history = fit(ContrastiveObjective(model, "retrieval"), loader,
               config=TrainConfig(epochs=1, lr=0.1, optimizer="sgd", progress=False),
               evaluate=lambda m: {"rank": float(DistContext.current().rank)})
 if DistContext.current().rank == 0:

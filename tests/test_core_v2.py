@@ -22,6 +22,7 @@ from zoo_core.errors import (
     FolderNotEmptyError,
     InputFieldError,
     InvalidNameError,
+    UnknownNameError,
     WeightsDtypeError,
     WeightsMismatchError,
 )
@@ -41,25 +42,25 @@ def two_tower():
 # ------------------------------------------------------------------ towers and heads
 def test_towers_encode_their_own_fields():
     model = two_tower()
-    assert model.towers == ["csi", "env"] and model.tasks == ["match", "los", "zero-shot"]
+    assert model.towers == ["csi", "env"] and model.tasks == ["retrieval", "los", "rf-classification"]
     assert model.encode(BATCH, "csi").shape == (5, 6) and model.encode(BATCH, "env").shape == (5, 6)
     # the env tower's transform standardises by its config (std 2): encoding the pre-scaled field agrees
     torch.testing.assert_close(model.encode(BATCH, "env"), model.encode({"env": BATCH["env"] / 2}, "env",
                                                                         transform=False))
     assert model.encode(BATCH["csi"], "csi").shape == (5, 6)  # a bare tensor for one tower's one field
     with pytest.raises(InputFieldError, match="pass a dict batch"):
-        model(BATCH["csi"], task="match")  # reads two towers
+        model(BATCH["csi"], task="retrieval")  # reads two towers
     with pytest.raises(InputFieldError, match="tower 'env' reads field 'env'; the batch has \\['csi'\\]"):
-        model({"csi": BATCH["csi"]}, task="match")
+        model({"csi": BATCH["csi"]}, task="retrieval")
 
 
 def test_contrastive_head_is_scaled_cosine_similarity_with_clip_scale():
     model = two_tower()
-    head = model.heads["match"]
+    head = model.heads["retrieval"]
     assert head.logit_scale.item() == pytest.approx(math.log(1 / 0.07))
     a = torch.nn.functional.normalize(model.encode(BATCH, "csi"), dim=-1)
     b = torch.nn.functional.normalize(model.encode(BATCH, "env"), dim=-1)
-    torch.testing.assert_close(model(BATCH, task="match"), (1 / 0.07) * a @ b.T)
+    torch.testing.assert_close(model(BATCH, task="retrieval"), (1 / 0.07) * a @ b.T)
     with torch.no_grad():
         head.logit_scale.fill_(10.0)  # above log 100: clamped where it is used
     assert head.scale().item() == pytest.approx(100.0)
@@ -69,24 +70,24 @@ def test_prototypes_classify_zero_shot_and_survive_a_round_trip(tmp_path):
     model = two_tower()
     classes = torch.randn(3, 5, generator=GEN)
     with pytest.raises(zoo_core.WzooError, match="not built"):
-        model(BATCH, task="zero-shot")
-    protos = build_prototypes(model, "env", {"env": classes}, "zero-shot")
+        model(BATCH, task="rf-classification")
+    protos = build_prototypes(model, "env", {"env": classes}, "rf-classification")
     query = torch.nn.functional.normalize(model.encode(BATCH, "csi"), dim=-1)
     expected = (1 / 0.07) * query @ torch.nn.functional.normalize(model.encode({"env": classes}, "env"), dim=-1).T
-    torch.testing.assert_close(model(BATCH, task="zero-shot"), expected)
-    assert not any(p.requires_grad for p in model.heads["zero-shot"].parameters())  # nothing trained
+    torch.testing.assert_close(model(BATCH, task="rf-classification"), expected)
+    assert not any(p.requires_grad for p in model.heads["rf-classification"].parameters())  # nothing trained
     # several samples per class: their normalised embeddings are averaged
     labels = torch.tensor([0, 0, 1, 2, 2, 1])
-    build_prototypes(model, "env", torch.randn(6, 5, generator=GEN), "zero-shot", labels=labels)
+    build_prototypes(model, "env", torch.randn(6, 5, generator=GEN), "rf-classification", labels=labels)
     model.save_pretrained(tmp_path / "m")
     loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
-    assert torch.equal(loaded(BATCH, task="zero-shot"), model(BATCH, task="zero-shot"))
+    assert torch.equal(loaded(BATCH, task="rf-classification"), model(BATCH, task="rf-classification"))
     assert protos.shape == (3, 6)
 
 
 def test_two_tower_contract_kit(tmp_path):
     report = check_model("fake/two-tower", tmp_path)
-    assert report.output_shapes["match"] == (3, 3) and report.output_shapes["encode:env"] == (3, 6)
+    assert report.output_shapes["retrieval"] == (3, 3) and report.output_shapes["encode:env"] == (3, 6)
 
 
 def test_contrastive_objective_learns_to_pair_the_towers():
@@ -101,11 +102,11 @@ def test_contrastive_objective_learns_to_pair_the_towers():
     env = csi @ mix + 0.05 * torch.randn(576, 5, generator=gen)
     model = two_tower().train()
     data = [{"csi": c, "env": e} for c, e in zip(csi[:512], env[:512])]
-    history = fit(ContrastiveObjective(model, "match"), data,
+    history = fit(ContrastiveObjective(model, "retrieval"), data,
                   config=TrainConfig(epochs=15, lr=3e-3, batch_size=64, seed=0, progress=False))
     assert history.epochs[-1]["train_loss"] < 0.5 * history.epochs[0]["train_loss"]
     with torch.no_grad():
-        logits = model({"csi": csi[512:], "env": env[512:]}, task="match")
+        logits = model({"csi": csi[512:], "env": env[512:]}, task="retrieval")
     top1 = (logits.argmax(1) == torch.arange(64)).float().mean().item()
     assert top1 > 0.5, top1
 
@@ -116,12 +117,12 @@ def test_config_is_a_frozen_record_changed_only_through_the_model():
     with pytest.raises(TypeError, match="frozen"):
         model.config.card["license"] = "mit"
     with pytest.raises(AttributeError):
-        model.config.default_task = "match"
+        model.config.default_task = "retrieval"
     assert isinstance(model.config.encoder("env").backbone.args, FrozenDict)
     model.add_task("beam", "mlp", towers=["env"], num_outputs=4, hidden=[3])
     model.set_weights_source("wzoo:example/los", "csi")
     cfg = model.config.to_json()
-    assert [h["task"] for h in cfg["heads"]] == ["match", "los", "zero-shot", "beam"]
+    assert [h["task"] for h in cfg["heads"]] == ["retrieval", "los", "rf-classification", "beam"]
     assert cfg["heads"][-1]["towers"] == ["env"] and cfg["encoders"][0]["weights"] == "wzoo:example/los"
     with pytest.raises(ConfigError, match="weights source"):
         model.set_weights_source("somewhere")
@@ -129,7 +130,7 @@ def test_config_is_a_frozen_record_changed_only_through_the_model():
 
 def test_save_and_load_keep_head_order_default_task_and_shapes(tmp_path):
     model = two_tower()
-    build_prototypes(model, "env", torch.randn(3, 5, generator=GEN), "zero-shot")
+    build_prototypes(model, "env", torch.randn(3, 5, generator=GEN), "rf-classification")
     model.add_task("beam", "linear", towers=["env"], num_outputs=7)
     model.add_task("activity", "linear", num_outputs=4)  # would sort first alphabetically
     model.set_task("beam")
@@ -162,7 +163,7 @@ def test_v1_config_upgrade_is_in_memory_only(use_plugins):
 @pytest.mark.parametrize("bad", ["/abs/path", "../x", "a/b", "..", "", "a b", "x" * 65])
 def test_task_names_that_are_paths_are_refused(bad, tmp_path):
     model = zoo_core.create_model("fake/tiny")
-    with pytest.raises(InvalidNameError, match="not allowed"):
+    with pytest.raises(UnknownNameError, match="unknown task"):  # only registered tasks get heads
         model.add_task(bad, "linear", num_outputs=2)
     model.save_pretrained(tmp_path / "m")
     config = json.loads((tmp_path / "m" / "config.json").read_text())
@@ -412,15 +413,15 @@ def test_a_sigmoid_loss_needs_the_head_bias_and_trains_with_it():
     from zoo_core.train import TrainConfig, fit
 
     with pytest.raises(zoo_core.WzooError, match="bias=-10"):
-        ContrastiveObjective(two_tower(), "match", SigLipLoss())
+        ContrastiveObjective(two_tower(), "retrieval", SigLipLoss())
     model = zoo_core.create_model("fake/two-tower", heads={
-        "match": {"name": "contrastive", "args": {"bias": -10.0}, "towers": ["csi", "env"]}})
-    assert model.heads["match"].logit_bias.item() == -10.0
+        "retrieval": {"name": "contrastive", "args": {"bias": -10.0}, "towers": ["csi", "env"]}})
+    assert model.heads["retrieval"].logit_bias.item() == -10.0
     data = [{"csi": c, "env": e} for c, e in zip(torch.randn(32, 8, generator=GEN), torch.randn(32, 5, generator=GEN))]
-    history = fit(ContrastiveObjective(model, "match", SigLipLoss()), data,
+    history = fit(ContrastiveObjective(model, "retrieval", SigLipLoss()), data,
                   config=TrainConfig(epochs=3, lr=1e-2, batch_size=16, progress=False))
     assert history.epochs[-1]["train_loss"] < history.epochs[0]["train_loss"]
-    assert model.heads["match"].logit_bias.item() != -10.0  # the bias learns
+    assert model.heads["retrieval"].logit_bias.item() != -10.0  # the bias learns
 
 
 def test_contract_kit_wants_every_config_argument_annotated(tmp_path, monkeypatch, use_plugins):
@@ -459,15 +460,15 @@ def test_objectives_train_the_adapters_of_their_own_task():
     from zoo_core.train import TrainConfig, fit
 
     model = two_tower()
-    model.add_adapter("match", _lora(), tower="env")
+    model.add_adapter("retrieval", _lora(), tower="env")
     model.add_adapter("los", _lora(), tower="csi")
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     data = [{"csi": c, "env": e, "y": y} for c, e, y in zip(torch.randn(32, 8, generator=GEN),
                                                            torch.randn(32, 5, generator=GEN), torch.randint(0, 2, (32,)))]
     cfg = TrainConfig(epochs=2, lr=1e-2, batch_size=8, progress=False)
-    fit(ContrastiveObjective(model, "match"), data, config=cfg)
-    assert _changed(model, before, "match") and not _changed(model, before, "los")
-    model.set_task("match")  # the los adapter is inactive (and so frozen by peft) when fit starts
+    fit(ContrastiveObjective(model, "retrieval"), data, config=cfg)
+    assert _changed(model, before, "retrieval") and not _changed(model, before, "los")
+    model.set_task("retrieval")  # the los adapter is inactive (and so frozen by peft) when fit starts
     fit(TaskObjective(model, "los", torch.nn.functional.cross_entropy, "y"), data, config=cfg)
     assert _changed(model, before, "los")
 

@@ -29,7 +29,7 @@ def test_contract_kit(tmp_path):
     mlp, clip = reports["example/tiny-mlp"], reports["example/csi-position-clip"]
     assert mlp.output_shapes["los"] == (3, 2)
     assert mlp.num_parameters == 128 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2
-    assert clip.output_shapes["match"] == (3, 3) and clip.output_shapes["encode:position"] == (3, 32)
+    assert clip.output_shapes["retrieval"] == (3, 3) and clip.output_shapes["encode:position"] == (3, 32)
     towers = (128 * 64 + 64 + 64 * 64 + 64 + 64 * 32) + (3 * 32 + 32 + 32 * 32 + 32 + 32 * 32)
     assert clip.num_parameters == towers + 1  # + the learnable logit scale
 
@@ -51,10 +51,10 @@ def test_two_tower_example_learns_to_pair_csi_with_position():
     model = zoo_core.create_model("example/csi-position-clip", towers={
         "csi": {"transform_config": {"mean_db": db.mean().item(), "std_db": db.std().item()}}})
     pairs = [{k: v[i] for k, v in fields.items()} for i in train]
-    fit(ContrastiveObjective(model, "match"), pairs,
+    fit(ContrastiveObjective(model, "retrieval"), pairs,
         config=TrainConfig(epochs=15, lr=3e-3, batch_size=64, seed=0, progress=False))
     with torch.no_grad():
-        logits = model({k: v[test[:100]] for k, v in fields.items()}, task="match")
+        logits = model({k: v[test[:100]] for k, v in fields.items()}, task="retrieval")
     recall5 = (logits.topk(5, dim=1).indices == torch.arange(100)[:, None]).any(1).float().mean().item()
     assert recall5 > 0.2, recall5
 

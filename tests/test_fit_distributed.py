@@ -29,7 +29,7 @@ def test_two_ranks_step_like_one_process_on_the_global_batch(tmp_path):
     for key in w1:
         torch.testing.assert_close(w1[key], w2[key], atol=1e-6, rtol=1e-6, msg=key)
     # the step moved the weights (equal weights are not merely the equal initial ones)
-    assert abs(w1["heads.match.logit_scale"].item() - math.log(1 / 0.07)) > 1e-3
+    assert abs(w1["heads.retrieval.logit_scale"].item() - math.log(1 / 0.07)) > 1e-3
     assert h1[0]["train_loss"] == pytest.approx(h2[0]["train_loss"], rel=1e-6)
     assert h1[0]["rank"] == 0.0 and h2[0]["rank"] == 0.5  # each rank's number, averaged over ranks
 
@@ -44,6 +44,6 @@ def test_heads_the_objective_does_not_reach_stay_trainable_after_fit():
     model = zoo_core.create_model("fake/two-tower")
     los_before = model.heads["los"].fc.weight.detach().clone()
     data = [{"csi": torch.randn(8), "env": torch.randn(5)} for _ in range(16)]
-    fit(ContrastiveObjective(model, "match"), data, config=TrainConfig(epochs=1, batch_size=8, progress=False))
+    fit(ContrastiveObjective(model, "retrieval"), data, config=TrainConfig(epochs=1, batch_size=8, progress=False))
     assert model.heads["los"].fc.weight.requires_grad
     assert torch.equal(model.heads["los"].fc.weight, los_before)

@@ -393,8 +393,6 @@ def test_channel_estimation_nmse_and_per_snr_curve():
     assert task.evaluate(est, target).curves == {}
 
 
-@pytest.mark.xfail(reason="SNRs that round to -0.0 dB are keyed '-0' (f'{-0.0:g}'), and the 0 dB group "
-                          "takes the sign of whichever value np.unique keeps", strict=False)
 def test_channel_estimation_curve_key_of_zero_snr_has_no_sign():
     h, est = _channel_case()
     curve = get_task("channel-estimation").evaluate(est, h, snr_db=[-0.04, 0.0, 0.02, 10, 10, 10]).curves
@@ -528,3 +526,14 @@ def test_label_subset(city):
     for bad in (0.0, -0.5, 1.5):
         with pytest.raises(SplitError):
             label_subset(train, bad, seed=0)
+
+
+def test_beam_has_no_target_where_the_channel_has_no_power():
+    """Outage pairs (keep_outage=True) have no best beam: the task marks them, the bench drops them."""
+    from zoo_core.data.generators import city
+
+    data = city.generate(300, seed=1, n_sc=8, n_ant=8, keep_outage=True)
+    task = get_task("beam")
+    valid = task.valid(data)
+    assert np.array_equal(valid, data.labels["beam"] >= 0)
+    assert np.array_equal(task.targets(data)[valid], data.labels["beam"][valid])

@@ -87,7 +87,9 @@ def model_config(name: str, **overrides: Any) -> ModelConfig:
 def _head_config(task: str, h: Mapping, default_tower: str) -> HeadConfig:
     if not isinstance(h, Mapping) or not isinstance(h.get("name", h.get("head")), str):
         raise ConfigError(f"head of task {task!r} must be {{'name': <registered head>, 'args': {{...}}}}")
-    return HeadConfig(check_identifier("task", task), h.get("name", h.get("head")), freeze(dict(h.get("args") or {})),
+    from .tasks import head_key
+
+    return HeadConfig(head_key(task), h.get("name", h.get("head")), freeze(dict(h.get("args") or {})),
                       tuple(h.get("towers") or (default_tower,)), h.get("uses"))
 
 

@@ -25,7 +25,6 @@ from .config import (
     ComponentRef,
     HeadConfig,
     ModelConfig,
-    check_identifier,
     check_weight_source,
     freeze_args,
 )
@@ -93,10 +92,11 @@ class ZooModel(nn.Module):
                  uses: str | None = None, **head_args: Any) -> TaskHead:
         """Attach a registered head for a task (e.g. `add_task("los", "linear", num_outputs=2)`)."""
         from .factory import build_head, validate_head_args
+        from .tasks import head_key
 
-        check_identifier("task", task)
+        task = head_key(task)  # a registered task (or a plugin's `<plugin>/<task>`), or UnknownNameError
         if task in self.heads:
-            raise WzooError(f"task {task!r} already has a head; pick another task name")
+            raise WzooError(f"task {task!r} already has a head; drop_task({task!r}) first to replace it")
         validate_head_args(head, task, head_args)
         cfg = HeadConfig(task, head, freeze_args(head_args, "head arguments"), tuple(towers or (self.default_tower,)),
                          uses)
@@ -141,16 +141,32 @@ class ZooModel(nn.Module):
         load_state_strict(encoder.backbone if part == "backbone" else encoder, dict(state))
         return self.set_weights_source(source, encoder.name)
 
+    def drop_task(self, task: str) -> "ZooModel":
+        """Remove a task's head (to give the task a new one); a task with adapters keeps them."""
+        task = self._check_task(task)
+        if any(t == task for t, _ in self.peft_configs):
+            raise AdapterError(f"task {task!r} has an adapter: a head with an adapter cannot be dropped")
+        del self.heads[task]
+        default = None if self._config.default_task == task else self._config.default_task
+        self._config = self._config.replace(heads=tuple(h for h in self._config.heads if h.task != task),
+                                            default_task=default)
+        if self.active_task == task:
+            self.active_task = next(iter(self.heads), None)
+        return self
+
     def set_task(self, task: str) -> "ZooModel":
         """Make `task` the default of forward() and activate its adapters (only on a change)."""
-        self._check_task(task)
+        task = self._check_task(task)
         self.active_task = task
         self._activate_adapters(task)
         return self
 
-    def _check_task(self, task: str) -> None:
-        if task not in self.heads:
+    def _check_task(self, task: str) -> str:
+        """The head key of `task` (a plugin task's '/' is '--' there), or UnknownNameError."""
+        key = task.replace("/", "--") if isinstance(task, str) else task
+        if key not in self.heads:
             raise UnknownNameError("task", task, self.heads.keys())
+        return key
 
     def _encoder_widths(self) -> dict[str, tuple[int, int]]:
         return {name: (e.num_features, e.embed_dim) for name, e in self.encoders.items()}
@@ -175,7 +191,7 @@ class ZooModel(nn.Module):
         adapters of `task` (default: the active task)."""
         encoder = self.encoder(tower)
         if task is not None:
-            self._check_task(task)
+            task = self._check_task(task)
         self._activate_adapters(task or self.active_task)
         out = encoder(self._as_batch(batch, (encoder.name,)), transform)
         return nn.functional.normalize(out, dim=-1) if normalize else out
@@ -190,7 +206,7 @@ class ZooModel(nn.Module):
         task = task or self.active_task
         if task is None:
             return self.forward_features(batch, transform)
-        self._check_task(task)
+        task = self._check_task(task)
         self._activate_adapters(task)
         cfg = self._config.head(task)
         batch = self._as_batch(batch, cfg.towers)
@@ -239,7 +255,7 @@ class ZooModel(nn.Module):
         """Inject a peft adapter (any peft type: LoRA, IA3, ...) into one tower's backbone for one
         task (default: the first tower the task's head reads). peft freezes the base weights; the
         adapter is saved under `adapters/<task>/<tower>/` in peft's format."""
-        self._check_task(task)
+        task = self._check_task(task)
         tower = tower or self._config.head(task).towers[0]
         self.encoder(tower)
         if (task, tower) in self.peft_configs:

@@ -100,6 +100,10 @@ class Task:
     def output_spec(self, data) -> OutputSpec:
         raise NotImplementedError
 
+    def valid(self, data) -> np.ndarray | None:
+        """Mask of the samples that have a target (None: all); a bench drops the others."""
+        return None
+
     def check_data(self, data) -> None:
         """Raise TaskError with what is missing when this data cannot be used for the task."""
         self.targets(data, np.arange(min(len(data), 1)))
@@ -273,8 +277,13 @@ class Beam(Classification):
         return (np.abs(gains) ** 2).sum(axis=(2, 3, 4))
 
     def targets(self, data, indices=None):
+        """The best beam; -1 where the channel has no power at all (outage: no best beam)."""
         csi = data.csi if indices is None else data.csi[np.asarray(indices)]
-        return self.beam_power(csi, self.codebook(data)).argmax(axis=1).astype(np.int64)
+        power = self.beam_power(csi, self.codebook(data))
+        return np.where(power.max(axis=1) > 0, power.argmax(axis=1), -1).astype(np.int64)
+
+    def valid(self, data):
+        return np.abs(data.csi).reshape(len(data), -1).max(axis=1) > 0
 
     def output_spec(self, data):
         return OutputSpec(int(self.codebook(data).shape[0]), units="beam index")
@@ -369,7 +378,7 @@ class ChannelEstimation(Task):
         if snr_db is None:
             return {}
         per = nmse_db(pred, target).per_sample_db
-        snr = np.round(np.asarray(snr_db, dtype=np.float64), 1)
+        snr = np.round(np.asarray(snr_db, dtype=np.float64), 1) + 0.0  # + 0.0: no "-0" key
         curve = {}
         for s in np.unique(snr):
             lin = 10 ** (per[snr == s] / 10)
@@ -400,7 +409,7 @@ class CSIFeedback(ChannelEstimation):
 
     def metrics(self, pred, target, **context):
         scores = super().metrics(pred, target)
-        p, t = np.asarray(pred), np.asarray(target)
+        p, t = np.asarray(pred, dtype=np.complex128), np.asarray(target, dtype=np.complex128)
         n = p.shape[0]
         p = p.reshape(n, p.shape[1] * p.shape[2], -1)
         t = t.reshape(n, t.shape[1] * t.shape[2], -1)
@@ -490,9 +499,15 @@ def get_task(name: str) -> Task:
     return task
 
 
-def check_task(name: str) -> str:
-    """A task name heads and adapters may use: a registered task (core or `<plugin>/<task>`)."""
+def head_key(name: str) -> str:
+    """The key a head of task `name` has in a model: the registered name, with a plugin task's
+    '/' written '--' (`twotower/map-scale` -> `twotower--map-scale`), since heads, adapters and
+    their folders are plain identifiers. Refuses names that are not registered tasks."""
     from .plugins import registry
 
-    registry().get("task", name)
-    return name
+    if not isinstance(name, str):
+        raise TaskError(f"a task name is a string, got {type(name).__name__}")
+    registered = name.replace("--", "/", 1) if "--" in name and "/" not in name else name
+    if ("task", registered) not in registry():
+        registry().get("task", registered)  # UnknownNameError with close matches and the known tasks
+    return registered.replace("/", "--")

@@ -130,8 +130,14 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> H
     else:
         if len(train_data) == 0:
             raise WzooError("training data is empty")
-        loader = DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True,
-                            generator=generator, collate_fn=collate_fn)
+        from .data.dataset import WirelessDataset
+
+        if collate_fn is None and isinstance(train_data, WirelessDataset):
+            # whole batches, one gather per field; the same shuffle and sharding as below
+            loader = train_data.loader(cfg.batch_size, shuffle=True, generator=generator)
+        else:
+            loader = DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True,
+                                generator=generator, collate_fn=collate_fn)
     objective.dist = DistContext.current()
     groups = param_groups or [{"params": [p for p in objective.parameters() if p.requires_grad]}]
     if not any(p.requires_grad for g in groups for p in g["params"]):

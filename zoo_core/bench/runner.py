@@ -250,6 +250,10 @@ def run_bench(bench: Benchmark, out: Path, *, strategies=None, models=None, star
     echo(f"data: {bench.data.label()}")
     data = bench.data.load(progress=progress)
     task.check_data(data)
+    valid = task.valid(data)
+    if valid is not None and not valid.all():
+        echo(f"dropped {int((~valid).sum())} of {len(data)} samples that have no {task.name} target")
+        data = data.subset(np.flatnonzero(valid))
     split = make_split(data, task, bench.split, bench.fractions, bench.seed, bench.block_m)
     entries, skipped = plan(task, data, strategies, models, starts, fractions, seeds, options)
     run.update({"command": command, "split": split.describe(), "strategies": strategies, "models": models,

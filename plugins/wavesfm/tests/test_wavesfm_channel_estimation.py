@@ -63,22 +63,22 @@ def test_tiny_channel_estimation_fine_tuning_beats_ls():
     head = task_heads("tiny")["channel-estimation"]
     torch.manual_seed(0)
     model = zoo_core.create_model(TINY_NAME, depth=2, heads={
-        "ce": {"name": head["name"], "args": {**head["args"], "out_size": list(h.shape[-2:])}}})
+        "channel-estimation": {"name": head["name"], "args": {**head["args"], "out_size": list(h.shape[-2:])}}})
     model.set_transform(PilotGrid.fit(x[:n_train], size=32, ls=True), "wavesfm/pilots")
-    prepare(model, "ce", "full")
+    prepare(model, "channel-estimation", "full")
     opt = torch.optim.AdamW(model.trainable_parameters(), lr=3e-3, weight_decay=0.0)
     gen, losses = torch.Generator().manual_seed(0), []
     with _threads(1):
         for _ in range(6):
             for idx in torch.randperm(n_train, generator=gen).split(64):
-                loss = snr_weighted_mse(model(x[idx], task="ce"), h[idx], snr[idx], normalize=True)
+                loss = snr_weighted_mse(model(x[idx], task="channel-estimation"), h[idx], snr[idx], normalize=True)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 losses.append(loss.item())
         model.eval()
         with torch.no_grad():
-            pred = model(x[n_train:], task="ce")
+            pred = model(x[n_train:], task="channel-estimation")
     got = nmse_db(pred.numpy(), h[n_train:].numpy()).mean_db
     ls = baselines.ls(data)[n_train:, :, 0].reshape(n_test, *h.shape[-2:])
     ls_db = nmse_db(ls, torch.complex(h[n_train:, 0], h[n_train:, 1]).numpy()).mean_db

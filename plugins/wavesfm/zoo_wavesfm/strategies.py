@@ -62,8 +62,10 @@ class FineTune(Strategy):
         x_train, x_val = magnitude_image(train.csi), magnitude_image(val.csi)
         transform = WirelessImage.fit(x_train, log=True, size=size)
         net.set_transform(transform, "wavesfm/image")
-        head = task.name if task.name not in net.heads else f"bench-{task.name}"
-        net.add_task(head, "linear", num_outputs=task.output_spec(train.data).num_outputs)
+        head = task.name.replace("/", "--")
+        if head in net.heads:  # a --from folder with a head of its own for this task: a fresh one
+            net.drop_task(head)
+        net.add_task(task.name, "linear", num_outputs=task.output_spec(train.data).num_outputs)
         self.prepare(net, head, **options)
         groups = layer_decay_param_groups(net, lr, weight_decay=0.05, layer_decay=layer_decay)
         forward = lambda m, xb: m(xb, task=head)  # noqa: E731

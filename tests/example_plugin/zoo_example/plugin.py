@@ -41,7 +41,7 @@ def register_models(register):
                          "fields": {"ue_pos": {"shape": [3], "dtype": "float32"},
                                     "bs_pos": {"shape": [3], "dtype": "float32"}}},
         },
-        heads={"match": {"name": "contrastive", "towers": ["csi", "position"]}},
+        heads={"retrieval": {"name": "contrastive", "towers": ["csi", "position"]}},
         description="Two towers, CSI and UE position, paired by a contrastive (CLIP) head.",
         license="apache-2.0",
         datasets=["wzoo city scenes (built-in)"],
