@@ -85,7 +85,8 @@ def register_strategies(register):
              description="Logistic regression on the mean received power (dB): LOS as a power threshold")
     register("mean-position", f"{b}:MeanPosition", description="Always the mean training position")
     register("knn-fingerprint", f"{b}:KNNFingerprint",
-             description="k-nearest-neighbour fingerprinting on normalised |CSI| (k = 5, distance-weighted)")
+             description="k-nearest-neighbour fingerprinting on the angle-delay magnitude (k = 5, "
+                         "distance-weighted)")
     register("exhaustive-beam", f"{b}:ExhaustiveBeam",
              description="Codebook search on the true channel: the beam upper bound")
     register("ls", f"{b}:LeastSquares", description="Least squares at the pilots, interpolated")

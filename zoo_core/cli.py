@@ -94,14 +94,20 @@ def cmd_card(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .recipes import list_recipes, parse_options, run_recipe
+    from .recipes import list_recipes, parse_options, recipe_help, run_recipe
 
+    if args.help:
+        if args.recipe:
+            print(recipe_help(args.recipe))
+        else:
+            args.parser.print_help()
+        return 0
     if args.list or not args.recipe:
         rows = [[r.name, r.description] for r in list_recipes()]
         _print_table(rows, ["recipe", "description"]) if rows else print("no recipes installed")
         return 0 if args.list else 2
     out = Path(args.out) if args.out else Path("runs") / args.recipe.replace("/", "-")
-    metrics = run_recipe(args.recipe, out, parse_options(args.set or []))
+    metrics = run_recipe(args.recipe, out, parse_options(args.set or []), overwrite=args.overwrite)
     print(json.dumps(metrics, indent=2, sort_keys=True))
     print(f"results in {out}")
     return 0
@@ -216,12 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repo-id", help="Hub repo the card's loading snippet should name")
     p.set_defaults(func=cmd_card)
 
-    p = sub.add_parser("run", help="run a recipe: adapt, evaluate, write metrics, plots and a model")
+    p = sub.add_parser("run", help="run a recipe: adapt, evaluate, write metrics, plots and a model",
+                       add_help=False)
     p.add_argument("recipe", nargs="?")
+    p.add_argument("-h", "--help", action="store_true", help="this help; with a RECIPE: its options, defaults and "
+                                                                "expected CPU time")
     p.add_argument("--out", help="output folder (default runs/<recipe>)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="recipe option (repeatable)")
+    p.add_argument("--overwrite", action="store_true", help="write into an --out folder of another run")
     p.add_argument("--list", action="store_true", help="list installed recipes")
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, parser=p)
 
     p = sub.add_parser("new-plugin", help="write a new plugin's layout (registration, towers, transforms, "
                                           "heads, losses, errors, README, tests, benchmarks)")

@@ -306,9 +306,13 @@ class Beam(Classification):
 
 # ---------------------------------------------------------------------- positioning
 class Positioning(Task):
+    """The UE position in metres, relative to the serving BS where the data has `bs_pos`: the
+    network knows where its BS is, so an error is the same in either frame, and data with many
+    areas in area-local coordinates (the city generator's) stays one well-posed problem."""
+
     name = "positioning"
     description = "UE position in metres"
-    target = "labels.position (else ue_pos)"
+    target = "labels.position (else ue_pos), minus bs_pos where the data has it"
     metric_names = ("mean_error_m", "median_error_m", "cdf90_error_m")
     primary = "mean_error_m"
     plot_kind = "error-cdf"
@@ -319,6 +323,8 @@ class Positioning(Task):
         if pos is None:
             raise TaskError("this data has no positions (labels.position or ue_pos); positioning needs them")
         pos = np.asarray(pos, dtype=np.float64)
+        if data.bs_pos is not None:
+            pos = pos - np.asarray(data.bs_pos, dtype=np.float64)
         return pos if indices is None else pos[np.asarray(indices)]
 
     def output_spec(self, data):

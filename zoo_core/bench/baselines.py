@@ -5,7 +5,7 @@ threshold, and a majority beam can beat a model that only sees |CSI|.
 
 - `majority`: the most frequent training class (any classification task, beam included);
 - `power-logistic`: logistic regression on the mean received power in dB (LOS);
-- `mean-position` and `knn-fingerprint` (k nearest training samples in normalised |CSI|,
+- `mean-position` and `knn-fingerprint` (k nearest training samples by angle-delay magnitude,
   inverse-distance weighted) for positioning;
 - `exhaustive-beam`: codebook search on the true channel, the beam upper bound;
 - `ls` and `lmmse` (genie covariance) for channel estimation on the built-in generators.
@@ -91,7 +91,11 @@ class KNNFingerprint(Baseline):
 
     @staticmethod
     def features(csi: np.ndarray) -> np.ndarray:
-        a = np.abs(np.asarray(csi)).reshape(len(csi), -1).astype(np.float32)
+        """The angle-delay magnitude |DFT over BS antennas of IDFT over subcarriers|, unit norm:
+        path angles and delays change slowly with position, while |CSI| itself fades within a
+        wavelength (1 cm at 28 GHz) and does worse than guessing the mean position."""
+        h = np.asarray(csi)
+        a = np.abs(np.fft.fft(np.fft.ifft(h, axis=3), axis=2)).reshape(len(h), -1).astype(np.float32)
         return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-30)
 
     def adapt(self, model, task, train, val, *, seed=0, progress=True, k: int = 5, **options):
@@ -110,7 +114,7 @@ class KNNFingerprint(Baseline):
                 out.append((where[idx.numpy()] * w[..., None]).sum(1) / w.sum(1, keepdims=True))
             return np.concatenate(out)
 
-        return Predictor(predict, input="|CSI| normalised (magnitude only), training fingerprints")
+        return Predictor(predict, input="angle-delay magnitude of the CSI (no phase), training fingerprints")
 
 
 class ExhaustiveBeam(Baseline):

@@ -100,6 +100,36 @@ def weights_id(entry: Entry) -> str:
 
 
 # ---------------------------------------------------------------------- planning
+def check_request(strategies=None, models=None, options=None) -> None:
+    """Refuse unknown strategies, models and options before any data is made or loaded."""
+    import fnmatch
+
+    from zoo_core.errors import UnknownNameError
+
+    every = {s.name: s for s in all_strategies()}
+    by_short = {}
+    for name in every:
+        by_short.setdefault(short_name(name), []).append(name)
+    for name in strategies or ():
+        if name not in every and name not in by_short:
+            raise UnknownNameError("strategy", name, every)
+    for pattern in models or ():
+        if not any(fnmatch.fnmatchcase(m, pattern) for m in _model_names()):
+            raise BenchError(f"--models {pattern}: no installed model has that name (`wzoo list`)")
+    for scope, given in (options or {}).items():
+        if scope == "*":
+            known = {k for s in every.values() for k in s.defaults}
+            unknown = sorted(set(given) - known)
+            if unknown:
+                raise BenchError(f"--set {unknown[0]}: no strategy has that option (`wzoo bench --list`)")
+            continue
+        names = [scope] if scope in every else by_short.get(scope, [])
+        if not names:
+            raise UnknownNameError("strategy", scope, every)
+        for name in names:
+            every[name].options(given)  # StrategyError naming the options it has
+
+
 def _model_names() -> list[str]:
     from zoo_core.plugins import registry
 
@@ -244,6 +274,10 @@ def run_bench(bench: Benchmark, out: Path, *, strategies=None, models=None, star
     from zoo_core.tasks import get_task
 
     task = get_task(bench.task)
+    try:
+        check_request(strategies, models, options)
+    except StrategyError as exc:
+        raise BenchError(str(exc)) from None
     out = Path(out)
     run = {"benchmark": bench.describe(), "benchmark_sha256": bench.sha256()}
     resumed = prepare_out(out, run, overwrite)

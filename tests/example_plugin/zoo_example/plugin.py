@@ -52,3 +52,9 @@ def register_models(register):
 def register_recipes(register):
     register("example/los", "zoo_example.recipe:run", description="LOS detection on built-in city scenes",
              n=4000, epochs=10, seed=0)
+
+
+@hookimpl
+def register_strategies(register):
+    register("example/supervised", "zoo_example.strategies:Supervised",
+             description="The example MLP on |CSI| in dB, trained from random weights")
