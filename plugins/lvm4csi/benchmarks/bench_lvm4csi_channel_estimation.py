@@ -1,6 +1,8 @@
 """Channel-estimation latency per sample (image, detection, LS + rebuild), M = N = 64.
 
-    .venv/bin/python plugins/lvm4csi/benchmarks/bench_lvm4csi_channel_estimation.py [--n 50] [--batch 50]
+    .venv/bin/python plugins/lvm4csi/benchmarks/bench_lvm4csi_channel_estimation.py [--n 50] [--batch 50] [--quick]
+
+Machine-readable lines start with "RATIO | name | value | baseline | goal" (benchmarks/run_all.py).
 """
 
 import argparse
@@ -21,7 +23,10 @@ def main():
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 by default: on a shared CPU, spinning OpenMP threads distort timings)")
+    ap.add_argument("--quick", action="store_true", help="20 samples in batches of 20 (a smoke run)")
     args = ap.parse_args()
+    if args.quick:
+        args.n, args.batch = min(args.n, 20), min(args.batch, 20)
     torch.set_num_threads(args.threads)
     print(f"{'L':>3} {'batch':>5} {'total ms/sample':>16} {'single-sample ms':>17}  breakdown (ms/sample)")
     for L in (2, 6, 10):
@@ -53,6 +58,8 @@ def main():
         n = args.n
         print(f"{L:>3} {args.batch:>5} {1000 * out.latency_per_sample:>16.2f} {1000 * single:>17.2f}  "
               f"image {1000 * (t1 - t0) / n:.2f}, detect {1000 * (t2 - t1) / n:.2f}, LS+rebuild {1000 * (t3 - t2) / n:.2f}")
+        print(f"RATIO | estimation L={L}: batched vs one sample at a time | {single / out.latency_per_sample:.2f} | "
+              f"single-sample calls |")
 
 
 if __name__ == "__main__":

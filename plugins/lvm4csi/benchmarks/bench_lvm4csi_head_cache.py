@@ -3,7 +3,9 @@
 Both train the same dense softmax head for E epochs (Adam, lr 1e-3, batch 200) on the same
 data; "cached" pays one feature extraction and then trains on the (N, K) tensor.
 
-    .venv/bin/python plugins/lvm4csi/benchmarks/bench_lvm4csi_head_cache.py [--n 400] [--epochs 5] [--size 96] [--arch efficientnet-lite0]
+    .venv/bin/python plugins/lvm4csi/benchmarks/bench_lvm4csi_head_cache.py [--n 400] [--epochs 5] [--size 96] [--arch efficientnet-lite0] [--quick]
+
+Machine-readable lines start with "RATIO | name | value | baseline | goal" (benchmarks/run_all.py).
 """
 
 import argparse
@@ -28,7 +30,10 @@ def main():
     ap.add_argument("--bf16", action="store_true")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 by default: on a shared CPU, spinning OpenMP threads distort timings)")
+    ap.add_argument("--quick", action="store_true", help="100 samples, 3 epochs, 64 px (a smoke run)")
     args = ap.parse_args()
+    if args.quick:
+        args.n, args.epochs, args.size = min(args.n, 100), min(args.epochs, 3), min(args.size, 64)
     torch.set_num_threads(args.threads)
     x, y = map(torch.from_numpy, synthetic_har(args.n, seed=0))
 
@@ -58,6 +63,8 @@ def main():
     print(f"  recompute : {t_recompute:8.2f} s  (frozen forward every epoch)")
     print(f"  ratio recompute / cached = {t_recompute / cached:.2f}x;"
           f" per extra epoch: {t_recompute / args.epochs:.2f} s vs {t_head / args.epochs:.4f} s")
+    print(f"RATIO | head training: cached features vs recompute | {t_recompute / cached:.2f} | "
+          f"frozen forward every epoch | > 1")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from zoo_lvm4csi.colormap import jet, jet_inverse, jet_lut
 from zoo_lvm4csi.dft import angular_delay, atoms, ls_gains, path_to_pixel, reconstruct
 from zoo_lvm4csi.transforms import AngularDelayJet, HARImage, RealImagZero, modulus_image
@@ -128,3 +129,163 @@ def test_bad_input_gets_typed_errors():
         AngularDelayJet()(torch.zeros(2, 8, dtype=torch.complex64))
     with pytest.raises(WzooError):
         HARImage(colormap="viridis")
+
+
+# ---------------------------------------------------------------- the chunked, fused kernels
+# Issue 14: the transforms run in chunks with reused buffers and a fused normalisation +
+# colour-table index. Each check below compares with a per-sample reference written
+# independently: numpy's FFT, matplotlib's jet, torch's own F.interpolate on the reference image.
+
+def _mpl_jet(gray):
+    """(H, W) in [0, 1] → (3, H, W) float32, by matplotlib."""
+    return matplotlib.colormaps["jet"](gray)[..., :3].transpose(2, 0, 1).astype(np.float32)
+
+
+def _torch_resize(img, size):
+    """The reference resize: torch's bilinear kernel on one (C, H, W) image."""
+    h, w = img.shape[-2:]
+    if size is None or (h, w) == (size, size):
+        return img
+    aa = max(h / size, w / size) > 4 / 3
+    t = torch.from_numpy(np.ascontiguousarray(img))[None]
+    return F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False, antialias=aa)[0].numpy()
+
+
+def _ref_angular_delay(sample, beta, gamma):
+    m, n = sample.shape
+    return np.fft.fft2(sample.astype(np.complex128).T, s=(gamma * n, beta * m))
+
+
+def _close_up_to_lut_steps(ours, ref, atol=1e-5):
+    """Equal up to rounding, except where float32 and float64 land on either side of a colour-table
+    boundary: there by at most one jet step (< 5/255), on a tiny fraction of pixels."""
+    diff = np.abs(np.asarray(ours) - np.asarray(ref))
+    assert diff.max() <= 5 / 255
+    assert (diff > atol).mean() < 2e-3
+
+
+@pytest.fixture(params=[None, 1, 3 * 64 * 64 * 40])
+def workspace(request, monkeypatch):
+    """Default chunks, one sample per chunk, and chunks of a few samples with a remainder."""
+    import zoo_lvm4csi.transforms as T
+
+    if request.param is not None:
+        monkeypatch.setattr(T, "WORKSPACE_BYTES", request.param)
+    return request.param
+
+
+def _csi(rng, b, m, n, dtype=np.complex64):
+    return (rng.standard_normal((b, m, n)) + 1j * rng.standard_normal((b, m, n))).astype(dtype)
+
+
+def test_angular_delay_jet_equals_numpy_and_matplotlib(workspace):
+    rng = np.random.default_rng(3)
+    y = _csi(rng, 7, 16, 12)
+    ours = AngularDelayJet(beta=4, gamma=4)(torch.from_numpy(y))
+    assert ours.shape == (7, 3, 48, 64) and ours.dtype == torch.float32
+    for i in range(7):
+        mag = np.abs(_ref_angular_delay(y[i], 4, 4))
+        _close_up_to_lut_steps(ours[i].numpy(), _mpl_jet(mag / mag.max()))
+
+
+def test_angular_delay_jet_resized_equals_interpolated_reference(workspace):
+    rng = np.random.default_rng(4)
+    y = _csi(rng, 5, 16, 16)
+    for size in (48, 40, 100):  # shrink 4/3 (no antialias), shrink 1.6 (antialias), enlarge
+        ours = AngularDelayJet(size=size)(torch.from_numpy(y)).numpy()
+        assert ours.shape == (5, 3, size, size) and ours.min() >= 0 and ours.max() <= 1
+        for i in range(5):
+            mag = np.abs(_ref_angular_delay(y[i], 4, 4))
+            ref = np.clip(_torch_resize(_mpl_jet(mag / mag.max()), size), 0, 1)
+            _close_up_to_lut_steps(ours[i], ref)
+
+
+def test_modulus_image_equals_numpy(workspace):
+    rng = np.random.default_rng(5)
+    y = _csi(rng, 6, 10, 14)
+    ours = modulus_image(torch.from_numpy(y), 2, 3).numpy()
+    for i in range(6):
+        mag = np.abs(_ref_angular_delay(y[i], 2, 3))
+        np.testing.assert_allclose(ours[i], mag / mag.max(), rtol=0, atol=2e-6)
+    # complex128 in, float64 out
+    out64 = modulus_image(torch.from_numpy(y.astype(np.complex128)), 2, 3)
+    assert out64.dtype == torch.float64
+    np.testing.assert_allclose(out64[0].numpy(), np.abs(_ref_angular_delay(y[0], 2, 3)) /
+                               np.abs(_ref_angular_delay(y[0], 2, 3)).max(), atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [None, 224, 64])
+def test_har_image_equals_matplotlib_then_torch_resize(workspace, size):
+    rng = np.random.default_rng(6)
+    x = rng.random((5, 50, 3, 30)).astype(np.float32) * 3
+    x[2] = -x[2]  # amplitudes are |x|
+    ours = HARImage(size=size)(torch.from_numpy(x)).numpy()
+    side = (50, 90) if size is None else (size, size)
+    assert ours.shape == (5, 3, *side)
+    for i in range(5):
+        g = np.abs(x[i]).reshape(50, -1)
+        g = (g - g.min()) / (g.max() - g.min())
+        _close_up_to_lut_steps(ours[i], np.clip(_torch_resize(_mpl_jet(g), size), 0, 1))
+    gray = HARImage(size=size, colormap="gray")(torch.from_numpy(x)).numpy()
+    g = np.abs(x[1]).reshape(50, -1)
+    g = ((g - g.min()) / (g.max() - g.min())).astype(np.float32)
+    np.testing.assert_allclose(gray[1], np.clip(_torch_resize(np.stack([g] * 3), size), 0, 1), atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [None, 24, 40])
+def test_real_imag_zero_equals_numpy(workspace, size):
+    rng = np.random.default_rng(7)
+    h = _csi(rng, 5, 8, 6)
+    h[3] *= 1e-3
+    t = RealImagZero(size=size, angular_delay=True, beta=4, gamma=4, power_plane=True,
+                     power_offset_db=-3.0, power_scale_db=20.0)
+    out = t(torch.from_numpy(h)).numpy()
+    side = (24, 32) if size is None else (size, size)
+    assert out.shape == (5, 4, *side)
+    for i in range(5):
+        z = _ref_angular_delay(h[i], 4, 4)
+        z = z / np.abs(z).max()
+        planes = np.stack([z.real, z.imag, np.zeros(z.shape)]).astype(np.float32)
+        np.testing.assert_allclose(out[i, :3], np.clip(_torch_resize(planes, size), -1, 1), atol=2e-6)
+        power = 10 * np.log10((np.abs(h[i].astype(np.complex128)) ** 2).mean())
+        np.testing.assert_allclose(out[i, 3], (power + 3.0) / 20.0, atol=1e-5)
+    assert np.abs(out[:, :3]).max() <= 1
+
+
+def test_resize_matches_torch_interpolate():
+    from zoo_lvm4csi.transforms import resize
+
+    img = torch.rand(2, 3, 37, 23, generator=torch.Generator().manual_seed(0))
+    for size in (23, 30, 64, 16, 9):
+        aa = max(37 / size, 23 / size) > 4 / 3
+        ref = F.interpolate(img, size=(size, size), mode="bilinear", align_corners=False, antialias=aa)
+        torch.testing.assert_close(resize(img, size), ref, rtol=0, atol=2e-6)
+
+
+def test_non_finite_csi_stays_in_its_sample():
+    rng = np.random.default_rng(8)
+    y = torch.from_numpy(_csi(rng, 3, 8, 8))
+    bad = y.clone()
+    bad[1, 2, 3] = complex(float("nan"), 0.0)
+    bad[2, 0, 0] = complex(float("inf"), 0.0)
+    t = AngularDelayJet()
+    out = t(bad)
+    assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+    torch.testing.assert_close(out[0], t(y[:1])[0])
+    har = HARImage(size=32)
+    amp = torch.rand(3, 10, 2, 4)
+    amp[1, 0, 0, 0] = float("nan")
+    out = har(amp)
+    assert torch.isfinite(out[1]).all()
+    _same_up_to_lut_boundaries(out[[0, 2]], har(amp[[0, 2]]))
+
+
+def test_jet_layouts_and_dtypes_match_matplotlib():
+    ref = matplotlib.colormaps["jet"]
+    x = torch.rand(2, 5, 7, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    x[0, 0, :3] = torch.tensor([1.0, 0.0, -0.5])
+    expected = ref(x.numpy())[..., :3]
+    np.testing.assert_allclose(jet(x, channel_dim=-1).numpy(), expected, atol=1 / 255)
+    np.testing.assert_allclose(jet(x.float(), channel_dim=2).numpy(), np.moveaxis(expected, -1, 2), atol=1 / 255)
+    np.testing.assert_allclose(jet(x.float()).numpy(), np.moveaxis(expected, -1, 1), atol=1 / 255)
+    assert jet(x).dtype == torch.float64 and jet(x.half()).dtype == torch.float32

@@ -4,7 +4,9 @@ The table is built from jet's segment data exactly as matplotlib's
 LinearSegmentedColormap does (N = 256, gamma 1), and indexed the way
 `Colormap.__call__` indexes it (floor(x·N), x = 1 → N−1, out of range → clipped), so
 `jet(x)` equals `matplotlib.colormaps["jet"](x)[..., :3]` on the same float input. The
-paper converts |Ỹ| with MATLAB's `jet`; matplotlib's is the same piecewise-linear map.
+paper converts |Ỹ| with MATLAB's `jet`; matplotlib's is the same piecewise-linear map,
+and a colour map is a 256-entry table by definition: indexing the table (`lookup`) is
+exact, not an approximation of a per-pixel interpolation.
 """
 
 from __future__ import annotations
@@ -46,29 +48,57 @@ def jet_lut(dtype=torch.float32, device=None) -> torch.Tensor:
     return _lut64().to(dtype=dtype, device=device)
 
 
+@functools.cache
+def _channel_table_257(device) -> torch.Tensor:
+    # (3, N + 1) float32, channel-first: entry N repeats N − 1, so floor(x·N) of x = 1 needs no
+    # clamp (matplotlib maps x = 1 to N − 1)
+    lut = _lut64().to(torch.float32)
+    return torch.cat([lut, lut[-1:]]).t().contiguous().to(device)
+
+
+def channel_table(device=None) -> torch.Tensor:
+    """jet as a (3, 257) float32 table for `lookup`: column k is the colour of floor(x·256) = k
+    (k = 256, i.e. x = 1, repeats the last colour)."""
+    return _channel_table_257(torch.device(device) if device is not None else torch.device("cpu"))
+
+
+def lookup(index: torch.Tensor, out: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+    """Colour lookup: `index` (B, ...) integer in [0, 256] → `out` (B, 3, ...) float32.
+
+    One `index_select` per sample gathers all three channels straight into the channel-first
+    output (no per-pixel interpolation, no (…, 3) intermediate to transpose)."""
+    table = channel_table(index.device) if table is None else table
+    for i in range(index.shape[0]):
+        torch.index_select(table, 1, index[i].reshape(-1), out=out[i].view(3, -1))
+    return out
+
+
+def jet_index(x: torch.Tensor) -> torch.Tensor:
+    """floor(x·256) clipped to [0, 256] as int32 (NaN → 0): the table column of each value."""
+    xf = x if x.dtype in (torch.float32, torch.float64) else x.to(torch.float32)
+    scaled = torch.nan_to_num(xf * N, nan=0.0).clamp_(0, N)
+    return scaled.to(torch.int32)
+
+
 def jet(x: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
     """Values in [0, 1] → RGB in [0, 1], batched: (B, H, W) → (B, 3, H, W) by default.
 
     `channel_dim=-1` gives (..., 3) like matplotlib. NaN maps to index 0 (matplotlib
-    would give the "bad" colour); inputs here are normalised moduli, never NaN."""
+    would give the "bad" colour); inputs here are normalised moduli, never NaN. The result
+    is float32 (float64 for float64 input) whatever the input's dtype."""
     if x.is_complex():
         raise TypeError("jet expects real values in [0, 1]; take abs() and normalise first")
-    xf = x if x.is_floating_point() else x.to(torch.float32)
-    idx = torch.nan_to_num(xf * N, nan=0.0).clamp_(0, N - 1).to(torch.long)
-    lut = jet_lut(xf.dtype if xf.dtype != torch.bfloat16 else torch.float32, x.device)
+    idx = jet_index(x)
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    rows = jet_lut(dtype, x.device)
+    rows = torch.cat([rows, rows[-1:]])  # (257, 3): row 256 (x = 1) repeats row 255
     if channel_dim == -1:
-        return lut[idx]
-    # index_select per channel into a preallocated channel-first tensor: several times faster
-    # than advanced indexing on CPU, and no strided copy afterwards
+        return rows[idx.to(torch.long)]
     dim = channel_dim % (x.ndim + 1)
-    shape = list(x.shape)
-    shape.insert(dim, 3)
-    out = torch.empty(shape, dtype=lut.dtype, device=x.device)
-    flat = idx.reshape(-1)
-    table = lut.t().contiguous()
-    for c in range(3):
-        out.select(dim, c).copy_(table[c].index_select(0, flat).view(x.shape))
-    return out
+    if dim == 1 and x.ndim >= 2 and dtype == torch.float32:
+        out = torch.empty((x.shape[0], 3, *x.shape[1:]), dtype=dtype, device=x.device)
+        return lookup(idx.reshape(x.shape[0], -1), out)
+    return rows[idx.to(torch.long)].movedim(-1, dim).contiguous()
 
 
 _BITS = 7  # per channel: consecutive table colours differ by >= 1/79 in some channel, > 1/127

@@ -1,4 +1,4 @@
-"""CSI → image transforms of LVM4CSI, batched torch (no per-sample Python loops).
+"""CSI → image transforms of LVM4CSI, batched torch (no per-sample Python loops over pixels).
 
 - `AngularDelayJet`: |F_aᵀ Y F_d| normalised to [0, 1] per sample, jet RGB (channel
   estimation, Fig. 5).
@@ -10,10 +10,27 @@
 
 All accept complex CSI either as (B, M, N) / (B, T, M, N) or in the `WirelessData` layout
 (B, rx, tx, subcarrier, symbol); sizes travel in the JSON config.
+
+How they run (issue 14, `benchmarks/bench_lvm4csi_transforms.py` measures it): the batch is
+processed in chunks of a few samples whose intermediates (the zero-padded FFT, |·|², the
+table indices) fit in about one core's L2 cache and are reused from chunk to chunk, so no
+full-batch complex tensor is ever materialised and each chunk makes few passes over memory:
+
+    FFT into a reused buffer → |·|² in place → re² + im² → sqrt → per-sample max
+    → divide by max/256 (normalisation and the colour-table index in one pass) → int32
+    → one `index_select` of the (3, 257) jet table per sample, straight into the output.
+
+The resize is separable: the rows with a K-tap gather, the columns with torch's linear
+kernel (or a small matrix product when antialiasing); the per-axis weights are read off
+torch's own `interpolate` (applied to an identity), so the result equals
+`F.interpolate(..., mode="bilinear", align_corners=False)` up to float rounding.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import sys
 from typing import Literal
 
 import torch
@@ -22,9 +39,56 @@ import torch.nn.functional as F
 from zoo_core.interfaces import Transform
 from zoo_core.validation import Size
 
-from .colormap import jet
-from .dft import angular_delay
+from .colormap import N as _LEVELS
+from .colormap import channel_table, lookup
 from .errors import TransformInputError
+
+#: bytes of per-chunk intermediates (and the chunk's output): a few samples, so a chunk's passes
+#: stay in cache while each torch call still covers enough pixels to amortise its overhead
+#: (8 MiB was the fastest of 1-16 MiB for all three transforms on the 2-core dev machine)
+WORKSPACE_BYTES = 8 << 20
+_TINY = 1e-30
+
+
+_HUGE = 2 << 20
+_MADV_HUGEPAGE = 14
+
+
+@functools.cache
+def _madvise():
+    """libc's madvise on Linux, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def new_output(*shape: int, device=None) -> torch.Tensor:
+    """torch.empty(shape, float32), advised to use transparent huge pages where it is large.
+
+    A fresh multi-megabyte output is mmap-ed and page-faulted on first write, one 4-KiB page
+    at a time; the faults cost more than writing the images. madvise(MADV_HUGEPAGE) before the
+    first touch (what torch's own THP_MEM_ALLOC_ENABLE does for every allocation) makes them
+    2-MiB faults: about 2x faster to fill on this CPU. Only a hint: where the kernel or the
+    platform says no, nothing changes."""
+    out = torch.empty(shape, dtype=torch.float32, device=device)
+    nbytes = out.numel() * 4
+    madvise = _madvise() if out.device.type == "cpu" and nbytes >= 2 * _HUGE else None
+    if madvise is not None:
+        start = (out.data_ptr() + _HUGE - 1) & ~(_HUGE - 1)
+        stop = (out.data_ptr() + nbytes) & ~(_HUGE - 1)
+        if stop > start:
+            madvise(start, stop - start, _MADV_HUGEPAGE)
+    return out
+
+
+def _chunk(per_sample_bytes: int, batch: int) -> int:
+    return max(1, min(batch, WORKSPACE_BYTES // max(1, per_sample_bytes)))
 
 
 def as_matrix(csi: torch.Tensor) -> torch.Tensor:
@@ -46,37 +110,185 @@ def normalise01(x: torch.Tensor, dims=(-2, -1), eps: float = 1e-12) -> torch.Ten
     return (x - lo) / (hi - lo).clamp_min(eps)
 
 
+# ------------------------------------------------------------------------------ resize
+def _antialias(h: int, w: int, size: int) -> bool:
+    """Antialiased only where an axis shrinks by more than 4/3 (e.g. 256 → 224 or 250 → 224
+    need none, and torch's antialiased path costs 2x)."""
+    return max(h / size, w / size) > 4 / 3
+
+
+@functools.cache
+def _axis(n_in: int, n_out: int, antialias: bool, device: torch.device):
+    """One axis of torch's bilinear resize (align_corners=False) as a band of K taps.
+
+    Returns (index (n_out, K) long, weight (n_out, K) float32, plain, dense (n_in, n_out)):
+    `plain` when the weights are those of the non-antialiased linear kernel."""
+    eye = torch.eye(n_in, dtype=torch.float64).view(n_in, 1, 1, n_in)
+
+    def weights(aa):
+        return F.interpolate(eye, size=(1, n_out), mode="bilinear", align_corners=False,
+                             antialias=aa)[:, 0, 0, :].t().contiguous()  # (n_out, n_in)
+
+    r = weights(antialias)
+    plain = not antialias or torch.allclose(r, weights(False), rtol=0, atol=1e-12)
+    nz = r != 0
+    first = nz.to(torch.int8).argmax(1)
+    last = n_in - 1 - nz.flip(1).to(torch.int8).argmax(1)
+    k = int((last - first).max()) + 1
+    index = first[:, None] + torch.arange(k)
+    valid = index < n_in
+    index = index.clamp_max(n_in - 1)
+    weight = torch.where(valid, r.gather(1, index), torch.zeros((), dtype=r.dtype))
+    return (index.to(device), weight.to(torch.float32).to(device), plain,
+            r.t().to(torch.float32).contiguous().to(device))
+
+
+def _resize_rows(img: torch.Tensor, size: int, antialias: bool) -> torch.Tensor:
+    """(k, C, H, W) → (k, C, size, W): each output row a K-tap sum of whole input rows."""
+    index, weight, _, _ = _axis(img.shape[-2], size, antialias, img.device)
+    out = torch.mul(img.index_select(-2, index[:, 0]), weight[:, 0:1])
+    for j in range(1, index.shape[1]):
+        out.addcmul_(img.index_select(-2, index[:, j]), weight[:, j:j + 1])
+    return out
+
+
+def resize_into(img: torch.Tensor, out: torch.Tensor, antialias: bool | None = None,
+                clamp: tuple[float, float] | None = None) -> torch.Tensor:
+    """Bilinear (align_corners=False) resize of (k, C, H, W) into `out` (k, C, S, S), where each
+    `out[i]` is contiguous (e.g. the first planes of a larger output). `antialias` None: as
+    `resize` decides. `clamp` (lo, hi): clipped sample by sample, while it is still in cache."""
+    size = out.shape[-1]
+    h, w = img.shape[-2:]
+    if antialias is None:
+        antialias = _antialias(h, w, size)
+    rows = img if h == size else _resize_rows(img, size, antialias)
+    if w == size:
+        out.copy_(rows)
+        return out if clamp is None else out.clamp_(*clamp)
+    _, _, plain, dense = _axis(w, size, antialias, img.device)
+    c = rows.shape[1]
+    for i in range(rows.shape[0]):
+        if plain:  # torch's linear kernel writes straight into the output
+            torch.ops.aten.upsample_linear1d.out(rows[i].reshape(c * size, 1, w), [size], False, None,
+                                                 out=out[i].view(c * size, 1, size))
+        else:
+            torch.matmul(rows[i], dense, out=out[i])
+        if clamp is not None:
+            out[i].clamp_(*clamp)
+    return out
+
+
 def resize(img: torch.Tensor, size: int | None) -> torch.Tensor:
-    """Bilinear to (size, size); antialiased only where an axis shrinks by more than 4/3
-    (e.g. 256 → 224 or 250 → 224 need none, and torch's antialiased path costs 2x)."""
+    """Bilinear to (size, size); antialiased only where an axis shrinks by more than 4/3."""
     if size is None or tuple(img.shape[-2:]) == (size, size):
         return img
-    shrink = max(img.shape[-2] / size, img.shape[-1] / size)
-    return F.interpolate(img, size=(size, size), mode="bilinear", align_corners=False, antialias=shrink > 4 / 3)
+    out = torch.empty((*img.shape[:-2], size, size), dtype=torch.float32, device=img.device)
+    src = img.to(torch.float32).reshape(-1, 1, *img.shape[-2:])
+    resize_into(src, out.view(-1, 1, size, size))
+    return out
+
+
+# ------------------------------------------------------------------------------ kernels
+def _complex_dtype(x: torch.Tensor) -> torch.dtype:
+    return torch.complex128 if x.dtype == torch.complex128 else torch.complex64
+
+
+def _fft_chunk(src: torch.Tensor, pad: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
+    """2-D FFT of `src` (k, n, m) zero-padded to `pad`'s (k, H, W), into `spec`.
+
+    `pad` is a buffer reused from chunk to chunk: only its top-left corner is rewritten, the
+    zeros around it stay (torch's own padding would fill and copy a new one every call)."""
+    pad[:, :src.shape[-2], :src.shape[-1]].copy_(src)
+    return torch.fft.fft2(pad, out=spec)
+
+
+def _modulus_chunk(yt: torch.Tensor, pad: torch.Tensor, spec: torch.Tensor, mag: torch.Tensor) -> torch.Tensor:
+    """|Ỹᵀ| of a chunk into `mag` (k, γN, βM); returns the per-sample max (k, 1, 1).
+
+    Ỹᵀ = (F_aᵀ Y F_d)ᵀ computed as the FFT of Yᵀ (the zero-padded FFT of `dft.angular_delay`):
+    transposing the small input, not the image, keeps the image contiguous. |z| as
+    sqrt(re² + im²) with the squares taken in place in the FFT buffer: complex abs() (hypot)
+    is 5x slower on CPU."""
+    _fft_chunk(yt, pad, spec)
+    ri = torch.view_as_real(spec)
+    ri.mul_(ri)
+    torch.add(ri[..., 0], ri[..., 1], out=mag)
+    mag.sqrt_()
+    return mag.amax(dim=(-2, -1), keepdim=True)
+
+
+def _levels_(x: torch.Tensor, scale: torch.Tensor, top: float = _LEVELS) -> torch.Tensor:
+    """x / scale in place, values in [0, top]; made finite and clipped only where some sample
+    is not finite (NaN or inf in the CSI), so the integer cast after it stays defined."""
+    x.div_(scale)
+    if not bool(torch.isfinite(scale).all()):
+        x.nan_to_num_(0.0, float(top), 0.0).clamp_(0, top)
+    return x
 
 
 def modulus_image(csi: torch.Tensor, beta: int = 4, gamma: int = 4) -> torch.Tensor:
     """|Ỹ|ᵀ / max |Ỹ| ∈ [0, 1]: (B, γN, βM), angle along the width, delay along the height."""
-    # Ỹᵀ = (F_aᵀ Y F_d)ᵀ computed as the FFT of Yᵀ: transposing the small input, not the image,
-    # keeps the image contiguous (the colour lookup is 2-3x slower on a strided one)
-    ad_t = angular_delay(as_matrix(csi).transpose(-1, -2), gamma, beta)
-    mag = torch.view_as_real(ad_t).square().sum(-1).sqrt_()  # |·|, faster than abs() on CPU
-    return mag / mag.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-30)
+    h = as_matrix(csi)
+    b, m, n = h.shape
+    ct = _complex_dtype(h)
+    rt = torch.float64 if ct == torch.complex128 else torch.float32
+    out = torch.empty(b, gamma * n, beta * m, dtype=rt, device=h.device)
+    c = _chunk(out[0].numel() * out.element_size() * 4, b)
+    pad = torch.zeros(c, gamma * n, beta * m, dtype=ct, device=h.device)
+    spec = torch.empty_like(pad)
+    ht = h.transpose(-1, -2)
+    with torch.no_grad():
+        for i0 in range(0, b, c):
+            k = min(c, b - i0)
+            mag = out[i0:i0 + k]
+            peak = _modulus_chunk(ht[i0:i0 + k], pad[:k], spec[:k], mag)
+            _levels_(mag, peak.clamp_min(_TINY), 1.0)
+    return out
 
 
 class AngularDelayJet(Transform):
-    """Complex CSI (B, M, N) → jet RGB (B, 3, γN, βM) of the normalised angular-delay modulus."""
+    """Complex CSI (B, M, N) → jet RGB (B, 3, γN, βM) of the normalised angular-delay modulus.
+
+    Equals `jet(modulus_image(x))` (the fused path divides by max/256, which is the same
+    float as dividing by the max and scaling by 256), float32."""
 
     def __init__(self, beta: Size = 4, gamma: Size = 4, size: Size | None = None):
         if int(beta) < 1 or int(gamma) < 1:
             raise TransformInputError(f"oversampling factors must be >= 1, got beta={beta}, gamma={gamma}")
         super().__init__(beta=int(beta), gamma=int(gamma), size=size)
 
+    @torch.no_grad()
     def forward(self, x):
         if not torch.is_complex(x):
             raise TransformInputError("angular-delay-jet expects complex CSI (complex64)")
-        img = jet(modulus_image(x, self.config["beta"], self.config["gamma"]))
-        return resize(img, self.config["size"]).clamp(0.0, 1.0)
+        beta, gamma, size = self.config["beta"], self.config["gamma"], self.config["size"]
+        h = as_matrix(x)
+        b, m, n = h.shape
+        hh, ww = gamma * n, beta * m
+        resized = size is not None and (hh, ww) != (size, size)
+        out = new_output(b, 3, *((size, size) if resized else (hh, ww)), device=h.device)
+        ct = _complex_dtype(h)
+        fsize = 8 if ct == torch.complex128 else 4
+        per = hh * ww * (5 * fsize + 4 + (12 if resized else 0)) + 12 * out[0, 0].numel()
+        c = _chunk(per, b)
+        pad = torch.zeros(c, hh, ww, dtype=ct, device=h.device)
+        spec = torch.empty_like(pad)
+        mag = torch.empty(c, hh, ww, dtype=spec.real.dtype, device=h.device)
+        index = torch.empty(c, hh, ww, dtype=torch.int32, device=h.device)
+        rgb = torch.empty(c, 3, hh, ww, dtype=torch.float32, device=h.device) if resized else None
+        table = channel_table(h.device)
+        ht = h.transpose(-1, -2)
+        for i0 in range(0, b, c):
+            k = min(c, b - i0)
+            peak = _modulus_chunk(ht[i0:i0 + k], pad[:k], spec[:k], mag[:k])
+            # normalisation and the table index in one pass: floor(|z| / max · 256)
+            index[:k].copy_(_levels_(mag[:k], peak.clamp_min(_TINY) / _LEVELS))
+            if resized:
+                lookup(index[:k], rgb[:k], table)
+                resize_into(rgb[:k], out[i0:i0 + k], clamp=(0.0, 1.0))
+            else:
+                lookup(index[:k], out[i0:i0 + k], table)
+        return out
 
 
 class RealImagZero(Transform):
@@ -101,25 +313,60 @@ class RealImagZero(Transform):
     @staticmethod
     def power_db(x: torch.Tensor) -> torch.Tensor:
         h = as_matrix(x)
-        return 10.0 * torch.log10(h.abs().pow(2).mean(dim=(-2, -1)).clamp_min(1e-30))
+        ri = torch.view_as_real(h)
+        return 10.0 * torch.log10(ri.square().sum(-1).mean(dim=(-2, -1)).clamp_min(_TINY))
 
-    def image(self, x: torch.Tensor) -> torch.Tensor:
+    def image(self, x: torch.Tensor, planes: int = 3) -> torch.Tensor:
+        """(B, planes, S, S): real and imaginary planes, zeros in the rest."""
+        cfg = self.config
         h = as_matrix(x)
-        if self.config["angular_delay"]:  # Ỹᵀ as the FFT of Hᵀ (contiguous, as in modulus_image)
-            h = angular_delay(h.transpose(-1, -2), self.config["gamma"], self.config["beta"])
-        h = h / h.abs().amax(dim=(-2, -1), keepdim=True).clamp_min(1e-30)
-        img = torch.stack([h.real, h.imag, torch.zeros_like(h.real)], dim=1)
-        return resize(img, self.config["size"]).clamp(-1.0, 1.0)
+        b = h.shape[0]
+        ct = _complex_dtype(h)
+        if cfg["angular_delay"]:  # Ỹᵀ as the FFT of Hᵀ (contiguous, as in modulus_image)
+            hh, ww = cfg["gamma"] * h.shape[-1], cfg["beta"] * h.shape[-2]
+        else:
+            hh, ww = h.shape[-2:]
+        size = cfg["size"]
+        resized = size is not None and (hh, ww) != (size, size)
+        oh, ow = (size, size) if resized else (hh, ww)
+        out = new_output(b, planes, oh, ow, device=h.device)
+        c = _chunk(hh * ww * (8 + 8 + 8 + 4 + (8 if resized else 0)) + 8 * oh * ow, b)
+        pad = torch.zeros(c, hh, ww, dtype=ct, device=h.device) if cfg["angular_delay"] else None
+        spec = torch.empty_like(pad) if cfg["angular_delay"] else None
+        squares = torch.empty(c, hh, ww, 2, dtype=spec.real.dtype if spec is not None else h.real.dtype,
+                              device=h.device)
+        power = torch.empty(c, hh, ww, dtype=squares.dtype, device=h.device)
+        ri_img = torch.empty(c, 2, hh, ww, dtype=torch.float32, device=h.device) if resized else None
+        src = h.transpose(-1, -2) if cfg["angular_delay"] else h
+        for i0 in range(0, b, c):
+            k = min(c, b - i0)
+            out[i0:i0 + k, 2:].zero_()
+            z = _fft_chunk(src[i0:i0 + k], pad[:k], spec[:k]) if cfg["angular_delay"] else src[i0:i0 + k]
+            zr = torch.view_as_real(z)
+            torch.mul(zr, zr, out=squares[:k])
+            torch.add(squares[:k, ..., 0], squares[:k, ..., 1], out=power[:k])
+            peak = power[:k].amax(dim=(-2, -1), keepdim=True).sqrt_().clamp_min_(_TINY)
+            dst = ri_img[:k] if resized else out[i0:i0 + k, :2]
+            torch.div(z.real, peak, out=dst[:, 0])
+            torch.div(z.imag, peak, out=dst[:, 1])
+            if resized:
+                resize_into(dst, out[i0:i0 + k, :2], clamp=(-1.0, 1.0))
+            elif bool((peak < 1e-18).any()):
+                # |re| / sqrt(re² + im²) <= 1 exactly in float32 (sqrt(fl(x²)) = |x|), unless
+                # the squares underflow (|h| < 1e-19): only then can a value leave [-1, 1]
+                dst.clamp_(-1.0, 1.0)
+        return out
 
+    @torch.no_grad()
     def forward(self, x):
         if not torch.is_complex(x):
             raise TransformInputError("real-imag-zero expects complex CSI (complex64)")
-        img = self.image(x)
         if not self.config.get("power_plane", True):
-            return img
+            return self.image(x)
+        img = self.image(x, planes=4)
         p = (self.power_db(x) - self.config["power_offset_db"]) / self.config["power_scale_db"]
-        plane = p.to(img.dtype)[:, None, None, None].expand(-1, 1, *img.shape[-2:])
-        return torch.cat([img, plane], dim=1)
+        img[:, 3] = p.to(img.dtype)[:, None, None]
+        return img
 
 
 class HARImage(Transform):
@@ -130,13 +377,34 @@ class HARImage(Transform):
             raise TransformInputError(f"colormap must be 'jet' or 'gray', got {colormap!r}")
         super().__init__(size=size, colormap=colormap)
 
+    @torch.no_grad()
     def forward(self, x):
-        if x.ndim == 3:  # already (B, T, MN)
-            amp = x.abs()
-        elif x.ndim == 4:
-            amp = x.abs().reshape(x.shape[0], x.shape[1], -1)
-        else:
+        if x.ndim not in (3, 4):
             raise TransformInputError(f"har-image expects (batch, T, M, N) or (batch, T, M*N), got {tuple(x.shape)}")
-        gray = normalise01(amp.to(torch.float32))
-        img = jet(gray) if self.config["colormap"] == "jet" else gray[:, None].expand(-1, 3, -1, -1)
-        return resize(img, self.config["size"]).clamp(0.0, 1.0)
+        b, t = x.shape[:2]
+        w = x[0, 0].numel() if b else 0
+        size = self.config["size"]
+        resized = size is not None and (t, w) != (size, size)
+        out = new_output(b, 3, *((size, size) if resized else (t, w)), device=x.device)
+        jet = self.config["colormap"] == "jet"
+        per = t * w * (4 + 4 + 12) + (3 * size * w * 4 if resized else 0) + 12 * out[0, 0].numel()
+        c = _chunk(per, b)
+        index = torch.empty(c, t, w, dtype=torch.int32, device=x.device)
+        rgb = torch.empty(c, 3, t, w, dtype=torch.float32, device=x.device) if resized else None
+        table = channel_table(x.device)
+        for i0 in range(0, b, c):
+            k = min(c, b - i0)
+            amp = x[i0:i0 + k].reshape(k, t, w).abs().to(torch.float32).contiguous()
+            lo = amp.amin(dim=(-2, -1), keepdim=True)  # (aminmax along a dim is 8x slower)
+            den = (amp.amax(dim=(-2, -1), keepdim=True) - lo).clamp_min(1e-12)
+            dst = rgb[:k] if resized else out[i0:i0 + k]
+            if jet:  # (|x| − min) / ((max − min) / 256): normalisation and table index in one pass
+                index[:k].copy_(_levels_(amp.sub_(lo), den / _LEVELS))
+                lookup(index[:k], dst, table)
+            else:
+                dst.copy_(amp.sub_(lo).div_(den)[:, None])
+            if resized:
+                resize_into(dst, out[i0:i0 + k], clamp=(0.0, 1.0))
+            else:
+                dst.clamp_(0.0, 1.0)
+        return out
