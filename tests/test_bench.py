@@ -138,3 +138,24 @@ def test_a_frozen_random_backbone_is_labelled(tmp_path):
     assert "resampled" in row["input"] and "magnitude only" in row["input"]  # nothing silent
     assert "wavesfm/vit-tiny-p8-32 · linear-probe †" in (tmp_path / "leaderboard.md").read_text()
     assert np.isfinite(row["metrics"]["accuracy"])
+
+
+def test_saved_models_carry_their_results_on_the_card(tmp_path):
+    import yaml
+
+    import zoo_core
+    from zoo_core.card import validate_card
+
+    result = run_bench(_bench(), tmp_path, strategies=["example/supervised"], options=OPTIONS, progress=False,
+                       echo=lambda *_: None, save_models=True)
+    folder = Path(result.records[0]["model_folder"])
+    meta = validate_card(folder / "README.md")
+    (index,) = meta["model-index"]
+    scores = {m["type"]: m["value"] for r in index["results"] for m in r["metrics"]}
+    assert scores == pytest.approx(result.records[0]["metrics"])
+    assert index["results"][0]["dataset"]["revision"] == result.split["sha256"]  # the split it was scored on
+    card = (folder / "README.md").read_text()
+    assert f'from_pretrained("{folder.as_posix()}")' in card and "city (n=600, seed=3)" in card
+    assert yaml.safe_load(card.split("---")[1])["model-index"]
+    model = zoo_core.from_pretrained(str(folder))  # the snippet works
+    assert model.tasks == ["los"]

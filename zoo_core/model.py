@@ -306,12 +306,13 @@ class ZooModel(nn.Module):
 
     # ------------------------------------------------------------ hub & disk
     def save_pretrained(self, save_directory: str | Path, metrics: dict | None = None,
-                        overwrite: bool = False) -> Path:
+                        overwrite: bool = False, results: list[dict] | None = None) -> Path:
         """Write config.json, model.safetensors, README.md and adapters/<task>/<tower>/ into a
-        temporary sibling folder and swap it in whole; see `zoo_core.serialization`."""
+        temporary sibling folder and swap it in whole; see `zoo_core.serialization`. `results`:
+        what a bench or recipe measured (task, data, split hash, metrics), for the card."""
         from .serialization import save_model_folder
 
-        return save_model_folder(self, Path(save_directory), metrics=metrics, overwrite=overwrite)
+        return save_model_folder(self, Path(save_directory), metrics=metrics, overwrite=overwrite, results=results)
 
     def push_to_hub(self, repo_id: str, **kwargs) -> str:
         """Publish weights, config, card and adapters in one commit; returns the commit sha."""

@@ -89,14 +89,17 @@ def adapter_folder(task: str, tower: str) -> str:
 
 
 def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id: str | None = None,
-                      overwrite: bool = False) -> Path:
-    """Write the model into a temporary sibling of `folder` and swap it in whole."""
-    from .card import render_card
+                      overwrite: bool = False, results: list[dict] | None = None) -> Path:
+    """Write the model into a temporary sibling of `folder` and swap it in whole. `results`
+    (see `zoo_core.card.check_results`) go into the card's model-index."""
+    from .card import check_results, render_card
     from .folder_write import write_folder
 
     config = model.config.replace(default_task=model.active_task).to_json()  # the task forward() runs
     if metrics is not None:
         config["card"]["metrics"] = dict(metrics)
+    if results is not None:
+        config["card"]["results"] = check_results(results)
     base = model.base_state_dict()
 
     def write(tmp: Path) -> None:  # the folder is swapped in whole: its files need no atomic writes
@@ -108,7 +111,7 @@ def save_model_folder(model, folder: Path, metrics: dict | None = None, repo_id:
             save_adapter(model.encoders[tower].backbone, peft_config, task, tmp / adapter_folder(task, tower),
                          tensors, text)
         text(tmp / CONFIG_NAME, config)
-        (tmp / CARD_NAME).write_text(str(render_card(config, repo_id=repo_id)), encoding="utf-8")
+        (tmp / CARD_NAME).write_text(str(render_card(config, repo_id=repo_id, folder=folder)), encoding="utf-8")
 
     folder = Path(folder)
     if not overwrite and folder.is_dir() and any(folder.iterdir()) and not (folder / CONFIG_NAME).is_file():

@@ -45,6 +45,8 @@ def configure(parser) -> None:
                         help="strategy option, for one strategy or every strategy that has it (e.g. epochs=5)")
     parser.add_argument("--out", help="output folder (default runs/bench-TASK)")
     parser.add_argument("--overwrite", action="store_true", help="replace an --out folder of another bench")
+    parser.add_argument("--save-models", action="store_true",
+                        help="save each adapted model under OUT/models/ with its results on the card")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -146,7 +148,7 @@ def run(args) -> int:
     result = run_bench(
         bench, out, strategies=_names(args.strategies), models=_names(args.models), starts=_starts(args.starts),
         fractions=_numbers(args.label_fractions, "--label-fractions"), seeds=seeds, options=_options(args.options),
-        overwrite=args.overwrite, progress=not args.quiet, command=shlex.join(["wzoo", "bench", *sys.argv[2:]]))
+        overwrite=args.overwrite, progress=not args.quiet, save_models=args.save_models, command=shlex.join(["wzoo", "bench", *sys.argv[2:]]))
     print()
     print((out / "leaderboard.md").read_text())
     print(f"wrote {out / 'leaderboard.md'}, {out / 'leaderboard.json'} and {len(result.plots)} plot(s) in "

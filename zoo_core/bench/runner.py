@@ -268,8 +268,9 @@ def _jsonable(x):
 
 def run_bench(bench: Benchmark, out: Path, *, strategies=None, models=None, starts=None, fractions=(1.0,),
               seeds=(0,), options=None, overwrite: bool = False, progress: bool = True, echo=print,
-              command: str | None = None) -> BenchResult:
-    """Run (or resume) a benchmark into `out`; returns the leaderboard."""
+              command: str | None = None, save_models: bool = False) -> BenchResult:
+    """Run (or resume) a benchmark into `out`; returns the leaderboard. With `save_models`, each
+    adapted model is saved under `out/models/` with its results on the card."""
     from zoo_core.recipes import seed_everything
     from zoo_core.tasks import get_task
 
@@ -313,7 +314,9 @@ def run_bench(bench: Benchmark, out: Path, *, strategies=None, models=None, star
             train = Subset(data, label_subset(split.indices["train"], entry.label_fraction, bench.seed), task)
             seed_everything(entry.seed)
             echo(f"{stage}: {'fine-tuning' if entry.model else 'fitting'} on {len(train)} samples")
-            record = _run_entry(entry, task, train, val, test, progress)
+            save_to = out / "models" / _slug(entry) if save_models else None
+            about = {"data": bench.data.describe(), "split": split.describe()}
+            record = _run_entry(entry, task, train, val, test, progress, save_to, about)
             _save_record(out, key, record)
             note = ""
         else:
@@ -326,7 +329,15 @@ def run_bench(bench: Benchmark, out: Path, *, strategies=None, models=None, star
     return result
 
 
-def _run_entry(entry: Entry, task, train: Subset, val: Subset, test: Subset, progress: bool) -> dict:
+def _slug(entry: Entry) -> str:
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", entry.method).strip("-")
+    return f"{name}-labels{entry.label_fraction:g}-seed{entry.seed}"
+
+
+def _run_entry(entry: Entry, task, train: Subset, val: Subset, test: Subset, progress: bool,
+               save_to: Path | None = None, about: dict | None = None) -> dict:
     from .strategy import get_strategy
 
     strategy = Scratch() if entry.strategy == "scratch" else get_strategy(entry.strategy)
@@ -343,6 +354,11 @@ def _run_entry(entry: Entry, task, train: Subset, val: Subset, test: Subset, pro
     context = test.context()
     class_names = context.pop("class_names", None)
     ev = task.evaluate(pred, test.targets, **context)
+    folder = None
+    if save_to is not None and predictor.model is not None:
+        result = {"task": task.name, "method": entry.method, **(about or {}), "metrics": ev.metrics,
+                  "label_fraction": entry.label_fraction, "frozen_random": bool(predictor.frozen_random)}
+        folder = str(predictor.model.save_pretrained(save_to, overwrite=True, results=[result]))
     return {
         "method": entry.method, "strategy": entry.strategy, "model": entry.model, "start": entry.start,
         "weights_id": weights_id(entry), "options": dict(entry.options),
@@ -350,7 +366,7 @@ def _run_entry(entry: Entry, task, train: Subset, val: Subset, test: Subset, pro
         "metrics": ev.metrics, "curves": ev.curves, "trainable_parameters": int(predictor.trainable_parameters),
         "train_seconds": t1 - t0, "inference_seconds": t2 - t1, "input": predictor.input,
         "weights": predictor.weights, "frozen_random": bool(predictor.frozen_random),
-        "history": predictor.history, "class_names": class_names,
+        "history": predictor.history, "class_names": class_names, "model_folder": folder,
         "_pred": np.asarray(pred), "_target": np.asarray(test.targets), "_context": context,
     }
 
