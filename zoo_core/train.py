@@ -160,14 +160,16 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> H
 
     from tqdm.auto import tqdm
 
+    # one bar for the whole run, advancing per batch (a bar per epoch sat at 0/N and vanished)
+    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=start * steps_per_epoch, leave=False, unit="batch",
+               desc=f"epoch {start + 1}/{cfg.epochs}", disable=not (cfg.progress and accelerator.is_main_process))
     for epoch in range(start, cfg.epochs):
         generator.manual_seed(cfg.seed + epoch)  # the shuffle of an epoch does not depend on resuming
         model.train()
         _keep_frozen_norms_in_eval(accelerator.unwrap_model(model))
         total, count = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not (cfg.progress and accelerator.is_main_process))
-        for batch in bar:
+        bar.set_description(f"epoch {epoch + 1}/{cfg.epochs}")
+        for batch in loader:
             with accelerator.autocast():
                 loss = model(batch)
             if not torch.isfinite(loss):
@@ -179,7 +181,9 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> H
             optimizer.step()
             scheduler.step()
             total, count = total + loss.item(), count + 1
-            bar.set_postfix(loss=f"{total / count:.4g}")
+            bar.update(1)
+            bar.set_postfix(loss=f"{total / count:.4g}", **({cfg.monitor: f"{history.best_value:.4g}"}
+                                                         if cfg.monitor and history.best_value is not None else {}))
         record = {"epoch": epoch + 1, "train_loss": accelerator.reduce(
             torch.tensor(total / max(count, 1), device=accelerator.device), "mean").item()}
         if evaluate is not None:
@@ -194,6 +198,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> H
             save_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler, epoch + 1, history, cfg,
                             best_state)
         accelerator.wait_for_everyone()
+    bar.close()
     if best_state is not None and history.best_epoch != history.epochs[-1]["epoch"]:
         inner.load_state_dict(best_state)
     model.eval()
