@@ -98,9 +98,10 @@ def parse(text: str) -> list[Ratio]:
     found = []
     for line in lines:
         s = line.strip()
-        if m := re.search(r"ratio\s+(?P<label>[^=:;|]+?)\s*=\s*" + NUM + r"x?", s):  # ratio a / b = 1.2x
-            label = m.group("label")
-            found.append(Ratio(label, float(m.group("val")), _baseline_of(label)))
+        if hits := list(re.finditer(r"ratio\s+(?P<label>[^=:;|]+?)\s*=\s*" + NUM + r"x?", s)):
+            for m in hits:  # ratio a / b = 1.2x (several on a line)
+                label = m.group("label")
+                found.append(Ratio(label, float(m.group("val")), _baseline_of(label)))
         elif "|" in s and (m := re.search(r"\|\s*ratio\s*:?\s*" + NUM + r"x", s)):  # name ... | base ... | ratio 3x
             segments = [g.strip() for g in s.split("|")]
             name = segments[0].split()[0] if segments[0] else s[:30]
@@ -112,9 +113,10 @@ def parse(text: str) -> list[Ratio]:
         elif m := re.search(r"(?P<label>[\w-]+/[\w-]+)\s*=\s*" + NUM + r"x?", s):  # switch/forward = 0.01
             label = m.group("label")
             found.append(Ratio(label, float(m.group("val")), _baseline_of(label)))
-        elif m := re.search(r"(?P<label>[^:;]*)[:;]?\s*ratio\s*=\s*" + NUM + r"x", s):  # ...; ratio = 2.1x
-            label = m.group("label").strip()[-60:]
-            found.append(Ratio(label or "ratio", float(m.group("val")), ""))
+        elif m := re.search(r";\s*ratio\s*=\s*" + NUM + r"x", s):  # a = 1 MiB; b = 3 MiB; ratio = 3x
+            names = [seg.split(":")[-1].split("=")[0].strip() for seg in s[:m.start()].split(";")]
+            label = names[-1] or "ratio"
+            found.append(Ratio(label, float(m.group("val")), names[-2] if len(names) >= 2 else ""))
     return found
 
 
@@ -164,7 +166,8 @@ def table(results: list[Result]) -> str:
         if not r.ratios and not r.error:
             rows.append((name, "(printed no ratio)", "", "", "", ""))
         for q in r.ratios:
-            rows.append((name, q.name, f"{q.value:.2f}", q.baseline, q.goal, q.verdict()))
+            value = f"{q.value:.2f}" if q.value == 0 or abs(q.value) >= 0.095 else f"{q.value:.2g}"
+            rows.append((name, q.name, value, q.baseline, q.goal, q.verdict()))
     widths = [min(60, max(len(row[i]) for row in rows)) for i in range(6)]
     lines = []
     for k, row in enumerate(rows):
