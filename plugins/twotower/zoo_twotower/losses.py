@@ -1,0 +1,52 @@
+"""The pre-training objective L = L_C + L_R (eqs. 10-12) and TOFT's focal loss (eq. 16)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from zoo_core.heads import ContrastiveHead
+from zoo_core.losses import ClipLoss
+from zoo_core.objectives import Objective
+
+
+class TwoTowerObjective(Objective):
+    """L_C: the core's `ClipLoss` (symmetric cross-entropy over the CSI-environment
+    similarities, embeddings gathered across ranks with gradients), with the `retrieval`
+    head's learnable logit scale; L_R: MSE of the CRNN's reconstruction of the normalised
+    CSI (when the model has the CRNN head, `csi-feedback`). The CSI is encoded once."""
+
+    def __init__(self, model, task: str = "retrieval", reconstruction: bool = True):
+        super().__init__(model)
+        self.task = task
+        self.clip = ClipLoss()
+        self.reconstruction = reconstruction and "csi-feedback" in model.heads
+        self.last: dict[str, float] = {}
+
+    def modules_in_use(self):
+        used = [self.model.encoders["csi"], self.model.encoders["env"], self.model.heads[self.task]]
+        return used + ([self.model.heads["csi-feedback"]] if self.reconstruction else [])
+
+    def prepare(self) -> None:
+        self.model.set_task(self.task)
+
+    def forward(self, batch) -> torch.Tensor:
+        head = self.model.heads[self.task]
+        emb_csi = self.model.encode(batch, "csi")
+        emb_env = self.model.encode(batch, "env")
+        a, b = ContrastiveHead.normalized(emb_csi, emb_env)
+        loss_c = self.clip(a, b, head.scale(), head.logit_bias, dist=self.dist)
+        loss = loss_c
+        if self.reconstruction:
+            target = self.model.encoders["csi"].transform(batch["csi"])
+            loss_r = F.mse_loss(self.model.heads["csi-feedback"](emb_csi), target)
+            loss = loss_c + loss_r
+            self.last["reconstruction"] = float(loss_r.detach())
+        self.last["contrastive"] = float(loss_c.detach())
+        return loss
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
+    """Eq. 16: −(1/N) Σ_i Σ_j m_ij (1 − q_ij)^γ log q_ij, q = softmax(logits), m one-hot."""
+    logq = F.log_softmax(logits.float(), dim=-1).gather(1, target.long()[:, None])[:, 0]
+    return -((1 - logq.exp()) ** gamma * logq).mean()

@@ -1,0 +1,176 @@
+"""The paper's two adaptation methods for `wzoo bench` (Sec. III-B).
+
+- `twotower/zero-shot` (ZSL): the frozen towers answer by similarity alone. `los`: the CSI
+  embedding against the sample's environment with the LOS flag 0 and 1 (eq. 13); `retrieval`:
+  the (n, n) CSI-environment similarity matrix; `csi-feedback`: the 128-dim CSI embedding
+  decoded by the frozen CRNN; the plugin's `twotower/multi-user`, `twotower/map-scale` and
+  `twotower/layout-change`: the CSI against the task's environment options.
+- `twotower/frozen-head` (TOFT): embeddings of a frozen tower computed once, then a small head
+  trained on them: LOS a linear 128 → 2 layer (258 parameters) with cross-entropy (eq. 15),
+  beam 128 → 64 → N_beams with the focal loss (eq. 16; 10,336 parameters for 32 beams),
+  positioning 128 → 64 → 3 with MSE (eq. 14, on standardised targets). `tower=env` feeds the
+  environment tower instead (position-based beam selection: the map and the position vector
+  with the sample's LOS flag).
+
+Both start from the folder given with `wzoo bench --from DIR` (written by `wzoo run
+twotower/pretrain`); without one they run on the registered model's random weights and the
+leaderboard flags the frozen random towers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo_core.bench import Predictor, Strategy
+from zoo_core.bench.strategy import StrategyError
+
+MODELS = ("twotower/env-csi-tiny",)
+ENV_TASKS = ("los", "retrieval", "twotower/multi-user", "twotower/map-scale", "twotower/layout-change")
+
+
+def load_model(ref):
+    """The model a strategy adapts: the --from folder (MSNN shared again) or the registered one."""
+    import zoo_core
+
+    from .model import load
+    from .towers import tie_msnn
+
+    if ref.start is not None and ref.pretrained:
+        net = load(ref.start)
+    else:
+        net = zoo_core.create_model(ref.name)
+        tie_msnn(net)
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def _weights(net) -> dict[str, str]:
+    return {e.name: e.weights for e in net.config.encoders}
+
+
+def _needs_environment(task, data) -> str | None:
+    missing = [f for f in ("bs_pos", "ue_pos", "los", "env_edges", "map_scale", "scene_id")
+               if getattr(data, f, None) is None]
+    return f"needs maps and positions in the data (missing {', '.join(missing)})" if missing else None
+
+
+class ZeroShot(Strategy):
+    models = MODELS
+    accepts = ("twotower/*",)
+    tasks = ENV_TASKS + ("csi-feedback",)
+    cpu_time = "seconds (inference only)"
+
+    def supports(self, task, data):
+        reason = super().supports(task, data)
+        if reason is None and task.name in ENV_TASKS:
+            reason = _needs_environment(task, data)
+        if reason is None and (data.csi.ndim != 5 or data.n_rx * data.n_tx != 32 or data.n_sc * data.n_sym != 64):
+            reason = "needs 32 antennas x 64 subcarriers of CSI (the towers' input)"
+        return reason
+
+    def adapt(self, model, task, train, val, *, seed=0, progress=True, **options):
+        from . import zeroshot
+
+        net = load_model(model)
+        if task.name == "csi-feedback" and "csi-feedback" not in net.heads:
+            raise StrategyError("this model has no CRNN (variant two-tower): zero-shot CSI feedback needs one")
+        if task.name == "los":
+            predict = lambda s: zeroshot.los_scores(net, s.data, s.indices)  # noqa: E731
+            what = "CSI vs environment with LOS flag 0 / 1 (eq. 13)"
+        elif task.name == "retrieval":
+            predict = lambda s: zeroshot.similarity_matrix(net, s.data, s.indices)  # noqa: E731
+            what = "CSI (rows) vs environment (columns) cosine similarity"
+        elif task.name == "csi-feedback":
+            predict = lambda s: zeroshot.reconstruct(net, s.data, s.indices)  # noqa: E731
+            what = "CSI -> frozen CFENN (128 values + RMS) -> frozen CRNN"
+        else:
+            predict = lambda s: task.zero_shot(net, s.data, s.indices)  # noqa: E731
+            what = "CSI vs environment options"
+        weights = _weights(net)
+        return Predictor(predict, trainable_parameters=0, input=what, weights=weights,
+                         frozen_random="random" in weights.values(), model=net)
+
+
+class _FocalTask:
+    """The task with eq. 16's focal loss in place of cross-entropy (everything else the task's)."""
+
+    def __init__(self, task, gamma: float):
+        self._task, self.gamma = task, gamma
+
+    def __getattr__(self, name):
+        return getattr(self._task, name)
+
+    def loss(self, outputs, batch):
+        from .losses import focal_loss
+
+        return focal_loss(outputs, batch["target"], self.gamma)
+
+
+def features(net, subset, tower: str):
+    """(n, 128) un-normalised embeddings of the frozen tower."""
+    from .data import embed_csi, embed_env, encode  # noqa: F401
+
+    if tower == "csi":
+        from .data import chunks, csi_tensor
+
+        batches = ({"csi": csi_tensor(subset.data, subset.indices[c])} for c in chunks(len(subset)))
+        return encode(net, "csi", batches, normalize=False)
+    from .data import chunks, env_batch
+
+    batches = (env_batch(subset.data, subset.indices[c]) for c in chunks(len(subset)))
+    return encode(net, "env", batches, normalize=False)
+
+
+def toft_head(task_name: str, width: int, outputs: int, hidden: int):
+    from zoo_core.heads import LinearHead, MLPHead
+
+    if task_name == "los":
+        return LinearHead(width, outputs, task=task_name)
+    return MLPHead(width, outputs, hidden=(hidden,), task=task_name)
+
+
+class FrozenHead(Strategy):
+    models = MODELS
+    accepts = ("twotower/*",)
+    tasks = ("positioning", "beam", "los")
+    defaults = {"epochs": 40, "lr": 2e-3, "batch_size": 64, "hidden": 64, "gamma": 2.0, "tower": "csi"}
+    cpu_time = "a few seconds (embeddings once, then a head of about 10k parameters)"
+
+    def supports(self, task, data):
+        reason = super().supports(task, data)
+        if reason is None and (data.csi.ndim != 5 or data.n_rx * data.n_tx != 32 or data.n_sc * data.n_sym != 64):
+            reason = "needs 32 antennas x 64 subcarriers of CSI (the towers' input)"
+        return reason
+
+    def adapt(self, model, task, train, val, *, seed=0, progress=True, epochs=40, lr=2e-3, batch_size=64,
+              hidden=64, gamma=2.0, tower="csi", **options):
+        import torch
+
+        from zoo_core.bench.learn import count_trainable, fit_on_task, network_predictor
+
+        if tower not in ("csi", "env"):
+            raise StrategyError(f"tower must be 'csi' or 'env', got {tower!r}")
+        if tower == "env" and task.name != "beam":
+            raise StrategyError("tower=env (position-based TOFT) is for beam selection: the environment input "
+                                "holds the position and the LOS flag, the targets of the other tasks")
+        if tower == "env" and _needs_environment(task, train.data):
+            raise StrategyError(_needs_environment(task, train.data))
+        net = load_model(model)
+        torch.manual_seed(seed)
+        width = net.encoders[tower].embed_dim
+        head = toft_head(task.name, width, task.output_spec(train.data).num_outputs, int(hidden))
+        fit_task = _FocalTask(task, float(gamma)) if task.name == "beam" else task
+        forward = lambda m, x: m(x)  # noqa: E731
+        ctx = val.context()
+        ctx.pop("class_names", None)
+        history, scaler, forward = fit_on_task(
+            head, fit_task, features(net, train, tower), train.targets, features(net, val, tower), val.targets,
+            forward=forward, epochs=int(epochs), lr=float(lr), batch_size=int(batch_size), seed=seed,
+            progress=progress, val_context=ctx)
+        weights = _weights(net)
+        what = "CSI -> frozen CFENN" if tower == "csi" else "map + position vector -> frozen EPNN"
+        return Predictor(network_predictor(head, forward, scaler, lambda s: features(net, s, tower)),
+                         trainable_parameters=count_trainable(head), input=f"{what} (128)", weights=weights,
+                         frozen_random="random" in weights.values(), history=history.epochs)

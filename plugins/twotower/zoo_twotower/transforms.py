@@ -1,0 +1,86 @@
+"""The two inputs as the paper feeds them (Sec. IV-A).
+
+- `twotower/csi`: complex CSI (batch, rx, tx, subcarrier, symbol) → (batch, 2, rx·tx,
+  subcarrier·symbol), real and imaginary parts, each sample divided by its RMS so that the
+  mean |h|² of every sample is 1 ("each reshaped CSI is normalized individually").
+- `twotower/environment`: {"env_edges": (batch, H, W) binary edge map, "position_vector":
+  (batch, 8)} → {"edges": (batch, M, M), "vector": (batch, 8)}: the edge map resized to the
+  tower's map size (max-pooled when smaller, so thin edges survive; nearest when larger) and
+  the vector scaled to order one (pixel coordinates / H, heights / `height_scale_m`, the LOS
+  flag as it is, metres per pixel / `scale_ref`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from zoo_core import Transform
+
+from .errors import InputShapeError
+
+
+def csi_rms(csi: torch.Tensor) -> torch.Tensor:
+    """(batch,) RMS of each sample's channel coefficients (the normalisation of `twotower/csi`)."""
+    return csi.abs().square().flatten(1).mean(1).sqrt().clamp_min(1e-30)
+
+
+def csi_to_real(csi: torch.Tensor) -> torch.Tensor:
+    """(B, rx, tx, sc, sym) complex → (B, 2, rx·tx, sc·sym) real, not normalised."""
+    if csi.ndim != 5 or not torch.is_complex(csi):
+        raise InputShapeError(f"csi must be complex (batch, rx, tx, subcarrier, symbol), got "
+                              f"{tuple(csi.shape)} {csi.dtype}")
+    b, rx, tx, sc, sym = csi.shape
+    h = csi.reshape(b, rx * tx, sc, sym).permute(0, 1, 3, 2).reshape(b, rx * tx, sym * sc)
+    return torch.stack([h.real, h.imag], dim=1).float()
+
+
+def real_to_csi(x: torch.Tensor, shape: tuple[int, int, int, int]) -> torch.Tensor:
+    """Inverse of `csi_to_real` for per-sample shape (rx, tx, sc, sym): (B, 2, A, S) → complex."""
+    rx, tx, sc, sym = shape
+    h = torch.complex(x[:, 0].float(), x[:, 1].float()).reshape(len(x), rx * tx, sym, sc).permute(0, 1, 3, 2)
+    return h.reshape(len(x), rx, tx, sc, sym)
+
+
+class CSIRealImag(Transform):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, csi):
+        x = csi_to_real(csi)
+        return x / csi_rms(csi)[:, None, None, None].to(x.dtype)
+
+    def keeps(self, shape):
+        return "real/imag, per-sample RMS-normalised (the scale is dropped)"
+
+
+class Environment(Transform):
+    def __init__(self, map_size: int = 384, height_scale_m: float = 10.0, scale_ref: float = 2.0):
+        if map_size < 1 or height_scale_m <= 0 or scale_ref <= 0:
+            raise InputShapeError("map_size, height_scale_m and scale_ref must be positive")
+        super().__init__(map_size=int(map_size), height_scale_m=float(height_scale_m), scale_ref=float(scale_ref))
+
+    def forward(self, fields):
+        if not isinstance(fields, dict) or "env_edges" not in fields or "position_vector" not in fields:
+            raise InputShapeError("the environment tower reads fields env_edges (batch, H, W) and "
+                                  "position_vector (batch, 8); zoo_twotower.data.env_fields makes both")
+        edges, vec = fields["env_edges"], fields["position_vector"]
+        if edges.ndim != 3 or edges.shape[1] != edges.shape[2]:
+            raise InputShapeError(f"env_edges must be square maps (batch, H, H), got {tuple(edges.shape)}")
+        if vec.ndim != 2 or vec.shape != (edges.shape[0], 8):
+            raise InputShapeError(f"position_vector must be ({edges.shape[0]}, 8), got {tuple(vec.shape)}")
+        size, m = edges.shape[1], self.config["map_size"]
+        e = edges.float()[:, None]
+        if size > m:
+            e = F.adaptive_max_pool2d(e, m)
+        elif size < m:
+            e = F.interpolate(e, size=(m, m), mode="nearest")
+        v = vec.float()
+        px = float(size)
+        hs, sr = self.config["height_scale_m"], self.config["scale_ref"]
+        scale = torch.tensor([1 / px, 1 / px, 1 / hs, 1 / px, 1 / px, 1 / hs, 1.0, 1 / sr], dtype=v.dtype,
+                             device=v.device)
+        return {"edges": e[:, 0], "vector": v * scale}
+
+    def keeps(self, shape):
+        return f"edge map resized to {self.config['map_size']}"
