@@ -1,0 +1,45 @@
+"""The CSI-CLIP encoder: a timm ResNet whose stem takes two channels (real, imaginary).
+
+timm builds the network (`in_chans=2`, no classifier); `forward_features` gives the last
+stage's maps and the core's `forward_head` averages them (timm's own global pool), so
+`num_features` is timm's: 2048 for ResNet-50. `channels` and `stem_width` narrow the network
+for tests and CPU runs. The state keys are timm's (= torchvision's) under `net.`, which is
+what the authors' checkpoint maps onto (`zoo_csiclip.official`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+
+from zoo_core import Backbone
+from zoo_core.validation import Size
+
+ARCHS = ("resnet18", "resnet26", "resnet34", "resnet50")
+
+
+class ResNetEncoder(Backbone):
+    """timm ResNet, 2-channel stem, pooled to `num_features`."""
+
+    weights_source = "random"
+
+    def __init__(self, arch: Literal["resnet18", "resnet26", "resnet34", "resnet50"] = "resnet50",
+                 in_chans: Size = 2, channels: Sequence[Size] | None = None, stem_width: Size | None = None):
+        super().__init__()
+        import timm
+
+        kwargs = {}
+        if channels is not None:
+            if len(channels) != 4:
+                raise ValueError(f"channels gives the width of each of the 4 ResNet stages, got {list(channels)}")
+            kwargs["channels"] = tuple(int(c) for c in channels)
+        if stem_width is not None:
+            kwargs["stem_width"] = int(stem_width)
+        self.net = timm.create_model(arch, pretrained=False, in_chans=int(in_chans), num_classes=0, **kwargs)
+        self.num_features = int(self.net.num_features)
+        self.in_chans = int(in_chans)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_features(x)
