@@ -19,3 +19,10 @@ def test_towers_refuse_bad_inputs_with_one_line():
         model.encode({"csi": torch.zeros(2, 32, 64)}, "csi")
     with pytest.raises(InputShapeError, match="position_vector"):
         model.encode({"env_edges": torch.zeros(2, 128, 128), "position_vector": torch.zeros(2, 7)}, "env")
+
+
+def test_registration_is_torch_free_and_arguments_are_annotated():
+    from zoo_core.testing.contract import check_arguments_are_annotated, check_registration_is_torch_free
+
+    check_registration_is_torch_free("zoo_twotower.plugin")
+    check_arguments_are_annotated("twotower")
