@@ -14,7 +14,7 @@ OFFICIAL_REPO = "GREAT-Wireless-AI/CSI-CLIP"
 
 #: backbone sizes: the paper's ResNet-50 and a narrow ResNet-18 for tests and CPU work
 SIZES = {
-    "tiny": dict(arch="resnet18", channels=[16, 32, 64, 128], stem_width=16),
+    "tiny": dict(arch="resnet18", channels=[16, 32, 64, 128]),
     "paper": dict(arch="resnet50"),
 }
 EMBED_DIM = {"tiny": 64, "paper": 512}

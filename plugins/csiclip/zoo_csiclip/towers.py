@@ -2,8 +2,8 @@
 
 timm builds the network (`in_chans=2`, no classifier); `forward_features` gives the last
 stage's maps and the core's `forward_head` averages them (timm's own global pool), so
-`num_features` is timm's: 2048 for ResNet-50. `channels` and `stem_width` narrow the network
-for tests and CPU runs. The state keys are timm's (= torchvision's) under `net.`, which is
+`num_features` is timm's: 2048 for ResNet-50. `channels` narrows the four stages for tests and
+CPU runs (timm's plain stem stays 64 wide). The state keys are timm's (= torchvision's) under `net.`, which is
 what the authors' checkpoint maps onto (`zoo_csiclip.official`).
 """
 
@@ -26,7 +26,7 @@ class ResNetEncoder(Backbone):
     weights_source = "random"
 
     def __init__(self, arch: Literal["resnet18", "resnet26", "resnet34", "resnet50"] = "resnet50",
-                 in_chans: Size = 2, channels: Sequence[Size] | None = None, stem_width: Size | None = None):
+                 in_chans: Size = 2, channels: Sequence[Size] | None = None):
         super().__init__()
         import timm
 
@@ -35,8 +35,6 @@ class ResNetEncoder(Backbone):
             if len(channels) != 4:
                 raise ValueError(f"channels gives the width of each of the 4 ResNet stages, got {list(channels)}")
             kwargs["channels"] = tuple(int(c) for c in channels)
-        if stem_width is not None:
-            kwargs["stem_width"] = int(stem_width)
         self.net = timm.create_model(arch, pretrained=False, in_chans=int(in_chans), num_classes=0, **kwargs)
         self.num_features = int(self.net.num_features)
         self.in_chans = int(in_chans)
