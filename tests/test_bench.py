@@ -159,3 +159,15 @@ def test_saved_models_carry_their_results_on_the_card(tmp_path):
     assert yaml.safe_load(card.split("---")[1])["model-index"]
     model = zoo_core.from_pretrained(str(folder))  # the snippet works
     assert model.tasks == ["los"]
+
+
+def test_a_strategy_that_fails_to_load_is_listed_not_fatal(tmp_path, use_plugins, monkeypatch):
+    use_plugins({"broken": "wzoo_broken_strategy"}, keep_installed=True)
+    result = run_bench(_bench(), tmp_path, strategies=["majority", "broken/frozen-head"], progress=False,
+                       echo=lambda *_: None)
+    assert [r["method"] for r in result.leaderboard] == ["majority"]
+    (failed,) = [s for s in result.skipped if s["strategy"] == "broken/frozen-head"]
+    assert "failed to load" in failed["reason"] and "wzoo_no_such_module" in failed["reason"]
+    monkeypatch.setenv("WZOO_STRICT_PLUGINS", "1")  # CI: a broken plugin is an error
+    with pytest.raises(ModuleNotFoundError):
+        run_bench(_bench(), tmp_path / "strict", strategies=["majority"], progress=False, echo=lambda *_: None)

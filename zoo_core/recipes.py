@@ -104,7 +104,7 @@ def check_out_dir(out_dir: Path, name: str, options: dict[str, Any], overwrite: 
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise WzooError(f"--out {out_dir} is a file: pass a folder")
+        raise WzooError(f"--out {out_dir} is a file: pass an --out folder")
     if not any(out_dir.iterdir()) or overwrite:
         return
     try:

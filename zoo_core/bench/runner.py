@@ -106,13 +106,16 @@ def check_request(strategies=None, models=None, options=None) -> None:
 
     from zoo_core.errors import UnknownNameError
 
-    every = {s.name: s for s in all_strategies()}
+    from zoo_core.plugins import registry
+
+    registered = registry().names("strategy")
+    every = {s.name: s for s in all_strategies([])}  # those that load; the others are reported later
     by_short = {}
-    for name in every:
+    for name in registered:
         by_short.setdefault(short_name(name), []).append(name)
     for name in strategies or ():
-        if name not in every and name not in by_short:
-            raise UnknownNameError("strategy", name, every)
+        if name not in registered and name not in by_short:
+            raise UnknownNameError("strategy", name, registered)
     for pattern in models or ():
         if not any(fnmatch.fnmatchcase(m, pattern) for m in _model_names()):
             raise BenchError(f"--models {pattern}: no installed model has that name (`wzoo list`)")
@@ -123,11 +126,12 @@ def check_request(strategies=None, models=None, options=None) -> None:
             if unknown:
                 raise BenchError(f"--set {unknown[0]}: no strategy has that option (`wzoo bench --list`)")
             continue
-        names = [scope] if scope in every else by_short.get(scope, [])
+        names = [scope] if scope in registered else by_short.get(scope, [])
         if not names:
-            raise UnknownNameError("strategy", scope, every)
+            raise UnknownNameError("strategy", scope, registered)
         for name in names:
-            every[name].options(given)  # StrategyError naming the options it has
+            if name in every:
+                every[name].options(given)  # StrategyError naming the options it has
 
 
 def _model_names() -> list[str]:
@@ -146,7 +150,7 @@ def plan(task, data, strategies: list[str] | None = None, models: list[str] | No
     known = _model_names()
     wanted = lambda s: strategies is None or s.name in strategies or short_name(s.name) in strategies  # noqa: E731
     pairs, skipped = [], []
-    every = all_strategies()
+    every = all_strategies(skipped)
     scratch_models = []
     for s in every:
         if isinstance(s, Scratch) or not wanted(s) and not (s.full and wanted_scratch(strategies)):

@@ -150,10 +150,23 @@ def get_strategy(name: str) -> Strategy:
     return strategy
 
 
-def all_strategies() -> list[Strategy]:
-    from zoo_core.plugins import registry
+def all_strategies(failed: list[dict] | None = None) -> list[Strategy]:
+    """Every registered strategy that loads. One that fails to import is left out (and listed in
+    `failed` with the reason) so one broken plugin never stops a bench; WZOO_STRICT_PLUGINS=1
+    makes it an error."""
+    from zoo_core.plugins import _strict, registry
 
-    return [get_strategy(n) for n in registry().names("strategy")]
+    out = []
+    for name in registry().names("strategy"):
+        try:
+            out.append(get_strategy(name))
+        except Exception as exc:  # an import error inside a plugin's strategy module
+            if _strict() or isinstance(exc, StrategyError):
+                raise
+            if failed is not None:
+                failed.append({"strategy": name, "model": None,
+                               "reason": f"failed to load: {type(exc).__name__}: {exc}"})
+    return out
 
 
 def short_name(name: str) -> str:

@@ -223,32 +223,35 @@ def _channel_estimation(out_dir, size, pretrain_epochs, epochs, n_pretrain, n_tr
     head = task_heads(size)[task]
     head = {task: {"name": head["name"], "args": {**head["args"], "out_size": list(h.shape[-2:])}}}
     x_te, h_te, snr_te = x[n_train:], h[n_train:], snr[n_train:]
+    n_fit = n_train - n_train // 5  # the last fifth of the training samples picks the best epoch
+    x_va, h_va = x[n_fit:n_train], h[n_fit:n_train]
 
     def loss_fn(model, batch):
         xb, sb, hb = batch
         pred = model(xb, task=task)
         return snr_weighted_mse(pred, hb, sb, normalize_weights) if snr_weighted else mse(pred, hb)
 
-    def predict(model):
+    def predict(model, inputs=x_te):
         model.eval()
         with torch.no_grad():
-            return torch.cat([model(b, task=task) for (b,) in batches([x_te], 256)])
+            return torch.cat([model(b, task=task) for (b,) in batches([inputs], 256)])
 
-    def evaluate(model):
-        return {"nmse_db": float(nmse_db(predict(model).numpy(), h_te.numpy()).mean_db)}
+    def evaluate(model):  # validation only: the test split never chooses an epoch
+        return {"nmse_db": float(nmse_db(predict(model, x_va).numpy(), h_va.numpy()).mean_db)}
 
     histories, preds, learned = {}, {}, {}
     for label, init, m in (("WavesFM (pre-trained)", mae, mode), ("ViT-SL (scratch)", None, "full")):
         torch.manual_seed(seed)
         model = _pretrained_model(size, head, transform, "wavesfm/pilots", init)
-        histories[label] = _finetune(model, task, m, (x[:n_train], snr[:n_train]), h[:n_train], loss_fn, evaluate,
+        histories[label] = _finetune(model, task, m, (x[:n_fit], snr[:n_fit]), h[:n_fit], loss_fn, evaluate,
                                      "nmse_db", "min", epochs, lr, batch_size, seed, trainable_blocks,
                                      warmup_epochs=warmup_epochs)
         preds[label] = predict(model)
         learned[label] = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if init is not None:
             model.set_weights_source("wzoo:wavesfm/channel-estimation")  # pre-trained, then fine-tuned here
-            model.save_pretrained(out_dir / "model", metrics={"nmse_db": evaluate(model)["nmse_db"]})
+            model.save_pretrained(out_dir / "model", metrics={
+                "nmse_db": float(nmse_db(preds[label].numpy(), h_te.numpy()).mean_db)})
 
     n_sym = data.csi.shape[-1]
     ls_full = baselines.ls(data)[n_train:, :, 0].reshape(n_test, -1, n_sym)
@@ -272,12 +275,12 @@ def _channel_estimation(out_dir, size, pretrain_epochs, epochs, n_pretrain, n_tr
     metrics["nmse_db_table"] = {"snr_db": cols, **rows}
     metrics["test_samples_per_snr_bin"] = {int(b): int((centre == b).sum()) for b in bins}
     plot_nmse_vs_snr(curves, out_dir / "nmse_vs_snr.png", title="OFDM channel estimation (NMSE vs SNR)")
-    _plot_curves(histories, "nmse_db", out_dir / "convergence.png", "test NMSE (dB)")
+    _plot_curves(histories, "nmse_db", out_dir / "convergence.png", "validation NMSE (dB)")
     for label, hist in histories.items():
         key = label.split(" ")[0].lower()
         metrics[f"epochs_to_best_{key}"] = hist.best_epoch
         metrics[f"epochs_to_within_0.25db_of_best_{key}"] = _epochs_to_near_best(hist, "nmse_db", 0.25, "min")
-        metrics[f"best_nmse_db_{key}"] = hist.best_value
+        metrics[f"val_best_nmse_db_{key}"] = hist.best_value
         metrics[f"trainable_parameters_{key}"] = learned[label]
         metrics[f"train_loss_first_last_{key}"] = [hist.epochs[0]["train_loss"], hist.epochs[-1]["train_loss"]]
     table += "\n| model | epochs to best | best NMSE (dB) | trainable parameters |\n|---|---|---|---|\n"
@@ -318,28 +321,30 @@ def _classification(out_dir, size, pretrain_epochs, epochs, n_pretrain, n_train,
     mae, _, _ = pretrain_mae(size, pretrain_epochs, n_pretrain, seed=seed)
     x, y = city_inputs(city.generate(n_train + n_test, seed=seed + 9))
     transform = WirelessImage.fit(x[:n_train], log=True, size=SIZES[size]["img_size"])
-    beta = class_weights(y[:n_train], 2)
+    beta = class_weights(y[:n_train - n_train // 5], 2)
     heads = {task: {"name": "linear", "args": {"num_outputs": 2}}}
     x_te, y_te = x[n_train:], y[n_train:]
+    n_fit = n_train - n_train // 5  # the last fifth of the training samples picks the best epoch
+    x_va, y_va = x[n_fit:n_train], y[n_fit:n_train]
 
     def loss_fn(model, batch):
         xb, yb = batch
         return weighted_ce(model(xb, task=task), yb, beta)
 
-    def predict(model):
+    def predict(model, inputs=x_te):
         model.eval()
         with torch.no_grad():
-            return torch.cat([model(b, task=task) for (b,) in batches([x_te], 256)]).argmax(1)
+            return torch.cat([model(b, task=task) for (b,) in batches([inputs], 256)]).argmax(1)
 
-    def evaluate(model):
-        return {"mean_class_accuracy": float(mean_class_accuracy(predict(model).numpy(), y_te.numpy(), 2))}
+    def evaluate(model):  # validation only: the test split never chooses an epoch
+        return {"mean_class_accuracy": float(mean_class_accuracy(predict(model, x_va).numpy(), y_va.numpy(), 2))}
 
     histories, metrics = {}, {"test_samples_per_class": {"NLOS": int((y_te == 0).sum()), "LOS": int((y_te == 1).sum())},
                               "lora": {"rank": rank, "alpha": alpha} if mode == "lora" else None}
     for label, init, m in (("WavesFM (pre-trained)", mae, mode), ("ViT-SL (scratch)", None, "full")):
         torch.manual_seed(seed)
         model = _pretrained_model(size, heads, transform, "wavesfm/image", init)
-        hist = _finetune(model, task, m, (x[:n_train],), y[:n_train], loss_fn, evaluate, "mean_class_accuracy",
+        hist = _finetune(model, task, m, (x[:n_fit],), y[:n_fit], loss_fn, evaluate, "mean_class_accuracy",
                          "max", epochs, lr, batch_size, seed, rank=rank, alpha=alpha, warmup_epochs=warmup_epochs)
         histories[label] = hist
         key = label.split(" ")[0].lower()
@@ -348,7 +353,7 @@ def _classification(out_dir, size, pretrain_epochs, epochs, n_pretrain, n_train,
         metrics[f"mean_class_accuracy_{key}"] = float(mean_class_accuracy(pred, y_te.numpy(), 2))
         metrics[f"per_class_accuracy_{key}"] = {c: float(cm[i, i] / max(cm[i].sum(), 1))
                                                 for i, c in enumerate(("NLOS", "LOS"))}
-        metrics[f"best_mean_class_accuracy_{key}"] = hist.best_value
+        metrics[f"val_best_mean_class_accuracy_{key}"] = hist.best_value
         metrics[f"epochs_to_best_{key}"] = hist.best_epoch
         metrics[f"epochs_to_within_1pt_of_best_{key}"] = _epochs_to_near_best(hist, "mean_class_accuracy", 0.01, "max")
         metrics[f"trainable_parameters_{key}"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -357,7 +362,7 @@ def _classification(out_dir, size, pretrain_epochs, epochs, n_pretrain, n_train,
             model.set_weights_source("wzoo:wavesfm/classification")  # pre-trained, then fine-tuned here
             model.save_pretrained(out_dir / "model",
                                   metrics={"mean_class_accuracy": metrics[f"mean_class_accuracy_{key}"]})
-    _plot_curves(histories, "mean_class_accuracy", out_dir / "convergence.png", "test mean per-class accuracy")
+    _plot_curves(histories, "mean_class_accuracy", out_dir / "convergence.png", "validation mean per-class accuracy")
     rows = "| model | mean per-class acc. (last) | best | epochs to best | epochs to within 1 pt | trainable params |\n"
     rows += "|---|---|---|---|---|---|\n"
     for label, hist in histories.items():

@@ -1,4 +1,5 @@
-"""`wzoo run example/los`: train, evaluate on unseen areas, plot, save a pushable model."""
+"""`wzoo run example/los`: train, pick the best epoch on validation areas, score unseen test
+areas with the `los` task's own metrics, plot, save a pushable model with its results."""
 
 from pathlib import Path
 
@@ -10,38 +11,41 @@ from zoo_core.validation import Count, Size
 
 def run(out_dir: Path, n: Size = 4000, epochs: Size = 10, seed: Count = 0) -> dict:
     import zoo_core
-    from zoo_core.data import metrics, plots
+    from zoo_core.bench.splits import make_split
+    from zoo_core.data import plots
     from zoo_core.data.generators.city import generate
-    from zoo_core.data.sample import scene_split
+    from zoo_core.tasks import get_task
     from zoo_core.train import TrainConfig, fit
 
+    task = get_task("los")
     data = generate(n, seed=seed, n_ant=8, n_sc=16, progress=True)
-    train_idx, test_idx = scene_split(data, (0.8, 0.2), seed=seed)  # test areas are unseen
-    csi, los = torch.from_numpy(data.csi), torch.from_numpy(data.los.astype("int64"))
-    train = torch.utils.data.TensorDataset(csi[train_idx], los[train_idx])
-    db = 20 * torch.log10(csi[train_idx].abs() + 1e-12)  # statistics of the training split only
+    split = make_split(data, task, "area", seed=seed)  # train / validation / test areas, all disjoint
+    tr, va, te = (split.indices[k] for k in ("train", "val", "test"))
+    csi, los = torch.from_numpy(data.csi), torch.from_numpy(task.targets(data))
+    train = torch.utils.data.TensorDataset(csi[tr], los[tr])
+    db = 20 * torch.log10(csi[tr].abs() + 1e-12)  # statistics of the training split only
     model = zoo_core.create_model("example/tiny-mlp", transform_config={"mean_db": db.mean().item(),
                                                                         "std_db": db.std().item()})
 
-    def evaluate(m):
-        pred = m(csi[test_idx]).argmax(1)
-        return {"test_accuracy": metrics.accuracy(pred.numpy(), los[test_idx].numpy())}
+    def scores(idx):
+        with torch.no_grad():
+            return task.evaluate(model(csi[idx]).numpy(), los[idx].numpy()).metrics
 
     history = fit(model, train, lambda m, b: cross_entropy(m(b[0]), b[1]),
-                  TrainConfig(epochs=epochs, lr=3e-3, batch_size=128, seed=seed, monitor="test_accuracy"),
-                  evaluate=evaluate)
+                  TrainConfig(epochs=epochs, lr=3e-3, batch_size=128, seed=seed, monitor=task.primary),
+                  evaluate=lambda m: {task.primary: scores(va)[task.primary]})  # never the test split
+    test = scores(te)
     with torch.no_grad():
-        pred = model(csi[test_idx]).argmax(1).numpy()
-    truth = los[test_idx].numpy()
-    result = {
-        "test_accuracy": metrics.accuracy(pred, truth),
-        "majority_baseline": float(max(truth.mean(), 1 - truth.mean())),
-        "best_epoch": history.best_epoch,
-        "n_train": len(train_idx),
-        "n_test": len(test_idx),
-    }
+        pred = model(csi[te]).argmax(1).numpy()
+    truth = los[te].numpy()
+    result = {**test, "majority_accuracy": float(max(truth.mean(), 1 - truth.mean())),
+              "best_epoch": history.best_epoch, "split": split.describe()}
     model.set_weights_source("wzoo:example/los")  # trained here: the card says where the weights came from
-    plots.plot_confusion_matrix(metrics.confusion_matrix(pred, truth, 2), ["NLOS", "LOS"], out_dir / "confusion.png")
+    from zoo_core.data.metrics import confusion_matrix
+
+    plots.plot_confusion_matrix(confusion_matrix(pred, truth, 2), ["NLOS", "LOS"], out_dir / "confusion.png")
     plots.plot_training_curves(history.series(), out_dir / "training.png")
-    model.save_pretrained(out_dir / "model", metrics={"test_accuracy": result["test_accuracy"]})
+    data_about = {"kind": "generator", "name": "city", "n": n, "seed": seed, "params": {"n_ant": 8, "n_sc": 16}}
+    model.save_pretrained(out_dir / "model", results=[{"task": "los", "method": "example/los", "data": data_about,
+                                                       "split": split.describe(), "metrics": test}])
     return result
