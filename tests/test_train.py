@@ -130,3 +130,20 @@ def test_a_resumed_run_still_ends_with_the_best_epoch(tmp_path):
     assert history.best_epoch == 1 and [e["epoch"] for e in history.epochs] == [1, 2, 3, 4]
     for key, value in resumed.state_dict().items():
         assert torch.equal(value, snapshots[1][key]), key
+
+
+def test_a_library_scheduler_steps_once_per_batch():
+    """fit(scheduler=...) runs torch's own schedulers, e.g. cosine with warm restarts."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    data = TensorDataset(torch.randn(32, 3), torch.randn(32, 1))
+    seen = {}
+
+    def make(cfg, optimizer, steps_per_epoch):
+        seen["steps"] = steps_per_epoch
+        seen["scheduler"] = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+        return seen["scheduler"]
+
+    fit(model, data, lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]),
+        TrainConfig(epochs=2, lr=0.1, batch_size=8, progress=False), scheduler=make)
+    assert seen["steps"] == 4 and seen["scheduler"].get_last_lr()[0] == pytest.approx(0.1 * 0.5 ** 8)

@@ -68,6 +68,7 @@ def fit(
     evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
     collate_fn=None,
     param_groups: list[dict] | None = None,
+    scheduler: Callable | None = None,
 ) -> History:
     """Train an objective (`zoo_core.objectives`: a model and its loss) on `train_data` (a
     Dataset or DataLoader); or, as before, `model` with `loss_fn(model, batch)`.
@@ -78,14 +79,16 @@ def fit(
     the work); the numbers go into the history and pick the best epoch with
     `config.monitor`, whose weights the model ends with (`restore_best`). `param_groups`
     overrides the optimiser's groups (e.g. layer-wise lr decay); by default every trainable
-    parameter.
+    parameter. `scheduler(config, optimizer, steps_per_epoch)` returns a torch LR scheduler
+    stepped once per batch (e.g. torch's LinearLR then CosineAnnealingWarmRestarts chained by
+    SequentialLR); by default `config.schedule` (constant or cosine with linear warm-up).
     """
     from .objectives import as_objective
 
     objective = as_objective(model, loss_fn)
     objective.prepare()
     with _only_in_use_trainable(objective):
-        return _fit(objective, train_data, config, evaluate, collate_fn, param_groups)
+        return _fit(objective, train_data, config, evaluate, collate_fn, param_groups, scheduler)
 
 
 def _only_in_use_trainable(objective):
@@ -109,7 +112,7 @@ def _only_in_use_trainable(objective):
     return frozen()
 
 
-def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> History:
+def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make_scheduler=None) -> History:
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs, set_seed
     from torch.utils.data import DataLoader
@@ -145,7 +148,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups) -> H
     optimizer = _optimizer(cfg, groups)
     # accelerate steps a prepared scheduler once per process per step: count global batches
     steps_per_epoch = max(1, len(loader))
-    scheduler = _scheduler(cfg, optimizer, steps_per_epoch)
+    scheduler = (make_scheduler or _scheduler)(cfg, optimizer, steps_per_epoch)
     model, optimizer, loader, scheduler = accelerator.prepare(objective, optimizer, loader, scheduler)
 
     history, start, best_state = History(), 0, None

@@ -11,7 +11,6 @@ CSI-feedback NMSE.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -29,21 +28,6 @@ def library_schedule(warmup_steps: int, restart_steps: int):
         return torch.optim.lr_scheduler.SequentialLR(optimizer, [ramp, cosine], milestones=[warm])
 
     return make
-
-
-@contextlib.contextmanager
-def scheduled(factory):
-    """Run `zoo_core.train.fit` with `factory(cfg, optimizer, steps_per_epoch)` as its scheduler.
-    The core's fit builds its own LambdaLR and takes no scheduler; until it does (see the
-    plugin README), the factory stands in for `zoo_core.train._scheduler` for the run."""
-    import zoo_core.train as train
-
-    original = train._scheduler
-    train._scheduler = factory
-    try:
-        yield
-    finally:
-        train._scheduler = original
 
 
 def city(n: int, seed: int, **params):
@@ -116,8 +100,8 @@ def pretrain(out_dir: Path, size: str = "tiny", variant: str = "crnn-msnn", n: i
     def evaluate(m):
         return dict(objective.last)
 
-    with scheduled(library_schedule(warmup_epochs * steps, restart_epochs * steps)):
-        history = fit(objective, dataset, config=cfg, collate_fn=whole_batch, evaluate=evaluate)
+    history = fit(objective, dataset, config=cfg, collate_fn=whole_batch, evaluate=evaluate,
+                  scheduler=library_schedule(warmup_epochs * steps, restart_epochs * steps))
     for tower in model.encoders:
         model.set_weights_source("wzoo:twotower/pretrain", tower)
     metrics, per_area = evaluate_zero_shot(model, data, test_idx)
