@@ -103,7 +103,8 @@ def list_everything() -> None:
     print("tasks (wzoo bench TASK):")
     for rec in registry().items("task"):
         default = DEFAULT_DATA.get(rec.name)
-        data = f"{default[0]} (n={default[1]})" if default else "needs --data"
+        data = (f"{default[0]} (n={default[1]}{''.join(f', {k}={v}' for k, v in default[2].items())})"
+                if default else "needs --data")
         print(f"  {rec.name:<20} {rec.description}  [default data: {data}]")
     print("strategies:")
     for s in all_strategies():
@@ -134,8 +135,8 @@ def run(args) -> int:
     if args.data is None:
         if task.name not in DEFAULT_DATA:
             raise WzooError(f"task {task.name} has no built-in data: pass --data FILE or LOADER:PATH")
-        name, n = DEFAULT_DATA[task.name]
-        source = parse_data(name, params, args.n or n, args.data_seed)
+        name, n, defaults = DEFAULT_DATA[task.name]
+        source = parse_data(name, {**defaults, **params}, args.n or n, args.data_seed)
     else:
         source = parse_data(args.data, params, args.n, args.data_seed)
     if args.data_seed < 0 or args.split_seed < 0:

@@ -26,14 +26,14 @@ from .strategy import ModelRef, Scratch, StrategyError, Subset, all_strategies, 
 RUN_FILE = "bench.json"
 OUR_FILES = ("bench.json", "split.json", "leaderboard.json", "leaderboard.md", "entries", "plots", "models")
 
-#: the built-in data each task is benchmarked on when no --data is given: (generator, samples)
+#: the built-in data each task is benchmarked on when no --data is given: (generator, samples, params)
 DEFAULT_DATA = {
-    "los": ("city", 3000),
-    "positioning": ("city", 3000),
-    "beam": ("city", 3000),
-    "retrieval": ("city", 3000),
-    "csi-feedback": ("city", 3000),
-    "channel-estimation": ("ofdm-pilots", 1500),
+    "los": ("city", 3000, {}),
+    "positioning": ("city", 3000, {}),
+    "beam": ("city", 3000, {}),
+    "retrieval": ("city", 3000, {}),
+    "csi-feedback": ("city", 3000, {}),
+    "channel-estimation": ("ofdm-pilots", 1500, {"n_rx": 2, "n_sc": 16}),  # the WavesFM recipe's grid
 }
 
 
@@ -155,6 +155,8 @@ def plan(task, data, strategies: list[str] | None = None, models: list[str] | No
     for s in every:
         if isinstance(s, Scratch) or not wanted(s) and not (s.full and wanted_scratch(strategies)):
             continue
+        if s.tasks and task.name not in s.tasks and strategies is None:
+            continue  # another task's method: not worth a "not run" line unless asked for by name
         reason = s.supports(task, data)
         if s.baseline:
             if not wanted(s):
