@@ -77,3 +77,14 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
             tmp_path.unlink(missing_ok=True)
             raise
     return path
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (data files can be large)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -35,6 +35,15 @@ class Component:
             obj = getattr(obj, part)
         return obj
 
+    def instance(self, base: type, error: type[Exception]):
+        """The factory's object (a class is instantiated with no arguments), checked to be a `base`:
+        a registered task or strategy."""
+        obj = self.load()
+        obj = obj() if isinstance(obj, type) else obj
+        if not isinstance(obj, base):
+            raise error(f"{self.kind} {self.name!r} (plugin {self.plugin!r}) is not a {base.__module__}.{base.__name__}")
+        return obj
+
 
 @dataclass(frozen=True)
 class ModelSpec:

@@ -497,12 +497,7 @@ def get_task(name: str) -> Task:
     """The registered task `name` as an instance (UnknownNameError with close matches)."""
     from .plugins import registry
 
-    record = registry().get("task", name)
-    cls = record.load()
-    task = cls() if isinstance(cls, type) else cls
-    if not isinstance(task, Task):
-        raise TaskError(f"task {name!r} (plugin {record.plugin!r}) is not a zoo_core.tasks.Task")
-    return task
+    return registry().get("task", name).instance(Task, TaskError)
 
 
 def head_key(name: str) -> str:

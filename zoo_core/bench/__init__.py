@@ -8,7 +8,7 @@ Plugins register strategies (`register_strategies`) that subclass `Strategy`; th
 
 from __future__ import annotations
 
-import importlib
+from zoo_core.lazy import lazy_attributes
 
 _LAZY = {
     "Strategy": "zoo_core.bench.strategy",
@@ -27,10 +27,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -87,9 +87,9 @@ def weights_id(entry: Entry) -> str:
     if entry.start:
         path = Path(entry.start) / "model.safetensors"
         if path.is_file():
-            from zoo_core.data.sources import file_sha256
+            from zoo_core.fileio import sha256_file
 
-            return "sha256:" + file_sha256(path)
+            return "sha256:" + sha256_file(path)
         return entry.start
     from zoo_core.plugins import registry, state
 

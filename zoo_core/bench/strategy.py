@@ -141,10 +141,7 @@ def get_strategy(name: str) -> Strategy:
     from zoo_core.plugins import registry
 
     record = registry().get("strategy", name)
-    cls = record.load()
-    strategy = cls() if isinstance(cls, type) else cls
-    if not isinstance(strategy, Strategy):
-        raise StrategyError(f"strategy {name!r} (plugin {record.plugin!r}) is not a zoo_core.bench.Strategy")
+    strategy = record.instance(Strategy, StrategyError)
     strategy.name = name
     strategy.description = strategy.description or record.description
     return strategy

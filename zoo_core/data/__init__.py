@@ -9,7 +9,7 @@ through module `__getattr__`.
 
 from __future__ import annotations
 
-import importlib
+from zoo_core.lazy import lazy_attributes
 
 _LAZY = {
     "WirelessData": "zoo_core.data.sample",
@@ -35,13 +35,7 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__():

@@ -14,7 +14,6 @@ Generators and loaders are both registered data sets (`register_datasets`, metad
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,14 +72,6 @@ def loader(name: str):
     return _load(_record(name, "loader"))
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class DataSource:
     """One data set a command runs on: a generator with parameters, a loader on a path, or a file."""
@@ -129,7 +120,9 @@ class DataSource:
             path = Path(self.path)
             out["path"] = path.name
             if path.is_file():
-                out["sha256"] = file_sha256(path)
+                from zoo_core.fileio import sha256_file
+
+                out["sha256"] = sha256_file(path)
         return out
 
 

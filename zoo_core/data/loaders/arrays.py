@@ -39,7 +39,7 @@ Reading rules (none of them guessed from the data)
 
 from __future__ import annotations
 
-import hashlib
+from zoo_core.fileio import sha256_file
 import re
 from pathlib import Path
 
@@ -114,7 +114,7 @@ def load_arrays(path, map, csi_axes=None, cir_axes=None, matlab_order: bool = Tr
 
     meta = {
         "source": "arrays", "loader": "arrays", "path": str(path),
-        "source_file": {"name": path.name, "sha256": _sha256(path), "format": reader.kind, "map": fields,
+        "source_file": {"name": path.name, "sha256": sha256_file(path), "format": reader.kind, "map": fields,
                         "csi_axes": csi_order, "matlab_order": bool(matlab_order)},
         "axis_mapping": f"csi[n, rx, tx, subcarrier, symbol] from {fields['csi']!r} with axes {csi_order}",
     }
@@ -269,14 +269,6 @@ class _Reader:
             if self.matlab_order and "MATLAB_class" in obj.attrs:
                 arr = np.asarray(arr).T
         return arr
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------- fields
