@@ -152,3 +152,15 @@ def test_wzoo_data_subprocess(tmp_path):
                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and "unknown data generator 'nope'" in bad.stderr
+
+
+def test_generator_parameters_as_their_own_flags(tmp_path):
+    """`wzoo data make sionna-rt --scene etoile` style: --NAME VALUE is --param NAME=VALUE."""
+    from zoo_core.cli import main
+    from zoo_core.data.sample import WirelessData
+
+    out = tmp_path / "c.h5"
+    assert main(["data", "make", "city", "--n", "200", "--out", str(out), "--n-bs", "2", "--n_ue=20", "--quiet"]) == 0
+    assert WirelessData.load(out).meta["params"]["n_bs"] == 2
+    with pytest.raises(SystemExit):  # other commands still refuse unknown flags
+        main(["list", "--n-bs", "2"])

@@ -265,10 +265,31 @@ def _broken(name: str, exc: Exception):
     return run
 
 
+def _extra_params(extra: list[str], args, parser) -> list[str]:
+    """`--scene etoile --n-ue 40` after `wzoo data make KIND` as generator parameters
+    (`scene=etoile`, `n_ue=40`); any other command refuses arguments it does not know."""
+    if not getattr(args, "extra_params", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    pairs, rest = [], list(extra)
+    while rest:
+        flag = rest.pop(0)
+        if not flag.startswith("--") or len(flag) < 3:
+            parser.error(f"unrecognized argument {flag!r}: generator parameters are --NAME VALUE")
+        name, eq, value = flag[2:].partition("=")
+        if not eq:
+            if not rest or rest[0].startswith("--"):
+                parser.error(f"{flag} needs a value (--NAME VALUE)")
+            value = rest.pop(0)
+        pairs.append(f"{name.replace('-', '_')}={value}")
+    return pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            args.params = [*getattr(args, "params", []), *_extra_params(extra, args, parser)]
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

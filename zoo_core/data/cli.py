@@ -1,7 +1,7 @@
 """`wzoo data`: make, convert, preview and list wireless data sets.
 
     wzoo data list
-    wzoo data make city --n 2000 --out city.h5 --seed 1 --param n_bs=2
+    wzoo data make city --n 2000 --out city.h5 --seed 1 --param n_bs=2   # or --n-bs 2
     wzoo data convert ut-har ~/data/UT_HAR --out ut_har_train.h5 --param split=train
     wzoo data show city.h5 --out city.png
 
@@ -37,7 +37,7 @@ def configure(parser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _param_option(p, "generator parameter")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_make)
+    p.set_defaults(func=cmd_make, extra_params=True)  # `--scene etoile` reads as --param scene=etoile
 
     p = sub.add_parser("convert", help="read a data set in a known format (DeepMIMO, UT-HAR, ...) and save it")
     p.add_argument("format", help="loader format (see `wzoo data list`)")

@@ -74,7 +74,8 @@ def register_models(register):
 @hookimpl
 def register_recipes(register):
     register("wavesfm/pretrain", "zoo_wavesfm.recipes:pretrain",
-             description="Masked wireless modelling of a small ViT MAE on built-in data; reconstruction plot")
+             description="Masked wireless modelling of a small ViT MAE on built-in data; reconstruction plot",
+             cpu_time="about 25 s with the defaults on 2 cores (measured)")
     register("wavesfm/channel-estimation", "zoo_wavesfm.recipes:channel_estimation",
              description="Pre-train, then fine-tune for OFDM channel estimation vs from-scratch ViT-SL; "
                          "NMSE vs SNR with LS and LMMSE")
