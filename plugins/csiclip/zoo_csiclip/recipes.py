@@ -206,8 +206,6 @@ def train_contrastive(model, parts: dict, *, epochs, batch_size, lr, plateau_pat
                       early_stopping, seed, progress=True):
     """fit() of the ContrastiveObjective with the plateau schedule and early stopping; the
     model ends with the best validation epoch's weights. Returns (history rows, schedule)."""
-    from torch.utils.data import DataLoader
-
     from zoo_core.objectives import ContrastiveObjective
     from zoo_core.train import TrainConfig, fit
 
@@ -218,6 +216,9 @@ def train_contrastive(model, parts: dict, *, epochs, batch_size, lr, plateau_pat
 
     def evaluate(m):
         scores = validation(m, parts, batch_size)
+        # every rank must take the same decisions: BatchNorm statistics are per rank, so the
+        # validation loss is averaged over ranks before the schedule sees it
+        scores["val_loss"] = objective.dist.reduce_mean(scores["val_loss"])
         if schedule.step(scores["val_loss"]):
             best["state"] = {k: v.detach().clone() for k, v in m.state_dict().items()}
         scores.update(lr=group["lr"], temperature=float(1 / m.heads["retrieval"].scale()))
@@ -226,13 +227,14 @@ def train_contrastive(model, parts: dict, *, epochs, batch_size, lr, plateau_pat
             raise EarlyStop
         return scores
 
+    # each item is one pre-built one-source batch: fit shuffles them (seeded per epoch) and,
+    # under many processes, deals them out to the ranks (batch_size is then per process)
     batches = source_batches(parts, batch_size)
-    loader = DataLoader(batches, batch_size=None, shuffle=True, generator=torch.Generator().manual_seed(seed))
-    cfg = TrainConfig(epochs=epochs, lr=lr, optimizer="adamw", weight_decay=0.01, seed=seed, progress=progress,
-                      monitor="val_loss", monitor_mode="min")
+    cfg = TrainConfig(epochs=epochs, lr=lr, optimizer="adamw", weight_decay=0.01, batch_size=1, seed=seed,
+                      progress=progress, monitor="val_loss", monitor_mode="min")
     history = None
     try:
-        history = fit(objective, loader, config=cfg, evaluate=evaluate, param_groups=[group])
+        history = fit(objective, batches, config=cfg, evaluate=evaluate, param_groups=[group], collate_fn=_one)
     except EarlyStop:
         pass
     if "state" in best:
@@ -242,6 +244,11 @@ def train_contrastive(model, parts: dict, *, epochs, batch_size, lr, plateau_pat
     for row, h in zip(rows, losses or []):
         row["train_loss"] = h["train_loss"]
     return rows, schedule
+
+
+def _one(items: list) -> dict:
+    """collate_fn of a loader whose items are whole batches already."""
+    return items[0]
 
 
 def _pretrain(out_dir, size, names, n, epochs, batch_size, lr, plateau_patience, plateau_factor, early_stopping,
