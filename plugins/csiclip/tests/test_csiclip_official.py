@@ -92,6 +92,14 @@ def test_release_round_trips_through_the_hub(hub, tmp_path, hub_repo_id):
         a, b = (model.encode(batch, t) for t in ("csi", "cir"))
         assert torch.equal(model.heads["retrieval"](a, b), hand.heads["retrieval"](a, b))
 
+    # a local folder of it (what `wzoo run csiclip/official` writes) keeps the provenance and licence
+    model.save_pretrained(tmp_path / "official")
+    folder = zoo_core.from_pretrained(str(tmp_path / "official"))
+    assert {e.weights for e in folder.config.encoders} == {f"official:{hub_repo_id}@{sha}"}
+    assert folder.config.card["license"] == "cc-by-nc-4.0"
+    with torch.no_grad():
+        assert torch.equal(folder.encode(batch, "csi"), model.encode(batch, "csi"))
+
     # pinned by sha: the second load is served from the cache at that commit
     again = load_official(revision=sha, repo_id=hub_repo_id)
     assert again.config.encoders[0].weights.endswith(sha)

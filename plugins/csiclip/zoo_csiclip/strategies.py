@@ -12,7 +12,8 @@
 
 Weights: a `--from` folder (e.g. written by `wzoo run csiclip/pretrain`) keeps its own
 transform statistics; the registered model (random weights: a frozen random encoder is
-flagged) and a scratch run get statistics fitted on the training split. The CIR is the
+flagged), a scratch run and the authors' release (which ships no statistics) get statistics
+fitted on the training split. The CIR is the
 data's own `cir` where it has one, else the core computes it from the CSI (IFFT over
 subcarriers).
 """
@@ -42,12 +43,15 @@ def cir_tensor(subset) -> torch.Tensor:
 
 
 def network(model, train, towers=("csi",)):
-    """The model to adapt; transform statistics fitted on `train` unless it starts from a folder."""
+    """The model to adapt; transform statistics fitted on `train` unless it starts from a folder
+    that has its own (a pre-training run's; the authors' release has none)."""
     from .transforms import ComplexImage
 
     net = model.create()
-    if model.start is None or not model.pretrained:
-        for tower in towers:
+    sources = weights_of(net)
+    for tower in towers:
+        # the authors' release ships no statistics: fit them like for a model without a folder
+        if model.start is None or not model.pretrained or sources[tower].startswith("official:"):
             cfg = net.encoder(tower).transform.config
             x = csi_tensor(train) if tower == "csi" else cir_tensor(train)
             net.set_transform(ComplexImage.fit(x, size=cfg["size"], minmax=cfg["minmax"]), TRANSFORM, tower=tower)
