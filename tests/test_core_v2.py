@@ -561,3 +561,19 @@ def test_tower_weights_of_another_dtype_are_refused():
         model.load_tower_weights(state, "wzoo:test")
     with pytest.raises(WeightsMismatchError, match="missing keys"):
         model.load_tower_weights({}, "wzoo:test")
+
+
+def test_plugin_tasks_get_heads_and_a_head_can_be_replaced(use_plugins, tmp_path):
+    use_plugins({"fake": "wzoo_fakes", "faketask": "wzoo_fake_task"}, keep_installed=True)
+    model = zoo_core.create_model("fake/tiny")
+    model.add_task("faketask/parity", "linear", num_outputs=2)
+    assert "faketask--parity" in model.tasks  # '/' cannot be part of a head, adapter or folder name
+    with pytest.raises(UnknownNameError, match="unknown task 'parity'"):
+        model.add_task("parity", "linear", num_outputs=2)
+    model.drop_task("faketask/parity")
+    model.add_task("faketask/parity", "linear", num_outputs=3)
+    model.save_pretrained(tmp_path / "m")
+    loaded = zoo_core.from_pretrained(str(tmp_path / "m"))
+    x = torch.randn(4, 1, 8)  # fake/tiny reads (1, 8) per sample
+    assert loaded(x, task="faketask/parity").shape == (4, 3)
+    torch.testing.assert_close(loaded(x, task="faketask/parity"), model(x, task="faketask/parity"))

@@ -142,7 +142,8 @@ class ZooModel(nn.Module):
         return self.set_weights_source(source, encoder.name)
 
     def drop_task(self, task: str) -> "ZooModel":
-        """Remove a task's head (to give the task a new one); a task with adapters keeps them."""
+        """Remove a task's head, to give the task a new one. A task with an adapter cannot be dropped
+        (its adapter lives inside the backbone)."""
         task = self._check_task(task)
         if any(t == task for t, _ in self.peft_configs):
             raise AdapterError(f"task {task!r} has an adapter: a head with an adapter cannot be dropped")
