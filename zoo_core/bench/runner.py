@@ -28,11 +28,11 @@ OUR_FILES = ("bench.json", "split.json", "leaderboard.json", "leaderboard.md", "
 
 #: the built-in data each task is benchmarked on when no --data is given: (generator, samples, params)
 DEFAULT_DATA = {
-    "los": ("city", 3000, {}),
-    "positioning": ("city", 3000, {}),
-    "beam": ("city", 3000, {}),
-    "retrieval": ("city", 3000, {}),
-    "csi-feedback": ("city", 3000, {}),
+    "los": ("city", 2000, {}),
+    "positioning": ("city", 2000, {}),
+    "beam": ("city", 2000, {}),
+    "retrieval": ("city", 2000, {}),
+    "csi-feedback": ("city", 2000, {}),
     "channel-estimation": ("ofdm-pilots", 1500, {"n_rx": 2, "n_sc": 16}),  # the WavesFM recipe's grid
 }
 
