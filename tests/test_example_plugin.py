@@ -85,3 +85,17 @@ def test_recipe_writes_metrics_plots_and_a_model(tmp_path):
     assert reloaded.tasks == ["los"]
     card = (tmp_path / "model" / "README.md").read_text()
     assert "mean_class_accuracy" in card and metrics["split"]["sha256"][:12] in card
+
+
+def test_recipe_runs_on_a_file_given_with_data(tmp_path):
+    """`wzoo run example/los --data FILE`: a user's own sample-format file, recorded on the card."""
+    from zoo_core.cli import main
+    from zoo_core.data.generators.city import generate
+
+    generate(900, seed=4, n_ant=4, n_sc=8).save(tmp_path / "mine.h5")
+    assert main(["run", "example/los", "--data", str(tmp_path / "mine.h5"), "--out", str(tmp_path / "out"),
+                 "--set", "epochs=2"]) == 0
+    record = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert record["options"]["data"] == str(tmp_path / "mine.h5")
+    card = (tmp_path / "out" / "model" / "README.md").read_text()
+    assert "mine.h5" in card and zoo_core.from_pretrained(str(tmp_path / "out" / "model")).tasks == ["los"]

@@ -107,7 +107,10 @@ def cmd_run(args) -> int:
         _print_table(rows, ["recipe", "description"]) if rows else print("no recipes installed")
         return 0 if args.list else 2
     out = Path(args.out) if args.out else Path("runs") / args.recipe.replace("/", "-")
-    metrics = run_recipe(args.recipe, out, parse_options(args.set or []), overwrite=args.overwrite)
+    options = parse_options(args.set or [])
+    if args.data is not None:  # the recipe's `data` option: a file, LOADER:PATH or a generator name
+        options["data"] = args.data
+    metrics = run_recipe(args.recipe, out, options, overwrite=args.overwrite)
     print(json.dumps(metrics, indent=2, sort_keys=True))
     print(f"results in {out}")
     return 0
@@ -230,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default runs/<recipe>)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="recipe option (repeatable)")
     p.add_argument("--overwrite", action="store_true", help="write into an --out folder of another run")
+    p.add_argument("--data", help="the data a recipe with a `data` option runs on: a sample-format file, "
+                                  "LOADER:PATH or a generator name (see `wzoo run RECIPE --help`)")
     p.add_argument("--list", action="store_true", help="list installed recipes")
     p.set_defaults(func=cmd_run, parser=p)
 
