@@ -305,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wzoo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`wzoo bench --list | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug, not the user's doing: one line, the traceback on request
         if os.environ.get("WZOO_DEBUG", "").strip() not in ("", "0"):
             raise

@@ -92,6 +92,8 @@ class Task:
     primary: ClassVar[str] = ""
     plot_kind: ClassVar[str] = ""
     output_kind: ClassVar[str] = "classes"  # classes | values | channel | similarity
+    #: built-in data `wzoo bench` uses without --data: (generator, samples, parameters); None: needs --data
+    default_data: ClassVar[tuple[str, int, dict] | None] = None
 
     # ------------------------------------------------------------ data
     def targets(self, data, indices=None) -> np.ndarray:
@@ -214,6 +216,7 @@ class LOS(Classification):
     description = "Line-of-sight vs non-line-of-sight from the channel"
     target = "los"
     label_key = "los"
+    default_data = ("city", 2000, {})
     metric_names = ("accuracy", "mean_class_accuracy", "f1")
 
     def output_spec(self, data):
@@ -256,6 +259,7 @@ class Beam(Classification):
     target = "best beam of the codebook, from csi"
     metric_names = ("top1_accuracy", "top3_accuracy")
     primary = "top1_accuracy"
+    default_data = ("city", 2000, {})
 
     @staticmethod
     def codebook(data) -> np.ndarray:
@@ -317,6 +321,7 @@ class Positioning(Task):
     primary = "mean_error_m"
     plot_kind = "error-cdf"
     output_kind = "values"
+    default_data = ("city", 2000, {})
 
     def targets(self, data, indices=None):
         pos = data.labels.get("position", data.ue_pos)
@@ -361,6 +366,7 @@ class ChannelEstimation(Task):
     primary = "nmse_db"
     plot_kind = "nmse-vs-snr"
     output_kind = "channel"
+    default_data = ("ofdm-pilots", 1500, {"n_rx": 2, "n_sc": 16})  # the WavesFM recipe's grid
 
     def targets(self, data, indices=None):
         return data.csi if indices is None else data.csi[np.asarray(indices)]
@@ -412,6 +418,7 @@ class CSIFeedback(ChannelEstimation):
     description = "Compress and reconstruct CSI"
     metric_names = ("nmse_db", "rho")
     plot_kind = "bars"
+    default_data = ("city", 2000, {})
 
     def metrics(self, pred, target, **context):
         scores = super().metrics(pred, target)
@@ -444,6 +451,7 @@ class Retrieval(Task):
     primary = "recall_at_1"
     plot_kind = "similarity-matrix"
     output_kind = "similarity"
+    default_data = ("city", 2000, {})
 
     def targets(self, data, indices=None):
         n = len(data) if indices is None else len(np.asarray(indices))

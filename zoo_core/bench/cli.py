@@ -97,15 +97,17 @@ def _starts(folders: list[str]) -> dict[str, str]:
 def list_everything() -> None:
     from zoo_core.plugins import registry
 
-    from .runner import DEFAULT_DATA
+    from zoo_core.tasks import get_task
+
     from .strategy import all_strategies
 
     print("tasks (wzoo bench TASK):")
+    width = max(len(r.name) for r in registry().items("task"))
     for rec in registry().items("task"):
-        default = DEFAULT_DATA.get(rec.name)
+        default = get_task(rec.name).default_data
         data = (f"{default[0]} (n={default[1]}{''.join(f', {k}={v}' for k, v in default[2].items())})"
                 if default else "needs --data")
-        print(f"  {rec.name:<20} {rec.description}  [default data: {data}]")
+        print(f"  {rec.name:<{width}}  {rec.description}  [default data: {data}]")
     print("strategies:")
     for s in all_strategies():
         what = "baseline" if s.baseline else ("models: " + ", ".join(s.models) if s.models else "every model")
@@ -128,14 +130,14 @@ def run(args) -> int:
     from zoo_core.recipes import parse_options
     from zoo_core.tasks import get_task
 
-    from .runner import DEFAULT_DATA, Benchmark, run_bench
+    from .runner import Benchmark, run_bench
 
     task = get_task(args.task)
     params = parse_options(args.data_param, flag="--data-param")
     if args.data is None:
-        if task.name not in DEFAULT_DATA:
+        if task.default_data is None:
             raise WzooError(f"task {task.name} has no built-in data: pass --data FILE or LOADER:PATH")
-        name, n, defaults = DEFAULT_DATA[task.name]
+        name, n, defaults = task.default_data
         source = parse_data(name, {**defaults, **params}, args.n or n, args.data_seed)
     else:
         source = parse_data(args.data, params, args.n, args.data_seed)

@@ -26,17 +26,6 @@ from .strategy import ModelRef, Scratch, StrategyError, Subset, all_strategies, 
 RUN_FILE = "bench.json"
 OUR_FILES = ("bench.json", "split.json", "leaderboard.json", "leaderboard.md", "entries", "plots", "models")
 
-#: the built-in data each task is benchmarked on when no --data is given: (generator, samples, params)
-DEFAULT_DATA = {
-    "los": ("city", 2000, {}),
-    "positioning": ("city", 2000, {}),
-    "beam": ("city", 2000, {}),
-    "retrieval": ("city", 2000, {}),
-    "csi-feedback": ("city", 2000, {}),
-    "channel-estimation": ("ofdm-pilots", 1500, {"n_rx": 2, "n_sc": 16}),  # the WavesFM recipe's grid
-}
-
-
 class BenchError(WzooError):
     """A benchmark that cannot run as asked (says what to change)."""
 

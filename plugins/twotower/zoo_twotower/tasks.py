@@ -29,6 +29,7 @@ def true_position(indices, k: int) -> np.ndarray:
 
 
 class OptionTask(Task):
+    default_data = ("city", 2000, {})
     inputs = ("csi", "env_edges", "bs_pos", "ue_pos", "los", "map_scale")
     metric_names = ("accuracy",)
     primary = "accuracy"
