@@ -45,7 +45,7 @@ def plot_metric_bars(scores: Mapping[str, Mapping[str, float]], metric: str, pat
 
 def plot_label_fractions(curves: Mapping[str, tuple], metric: str, path, title: str = "") -> Path:
     """`curves[method] = (labelled samples, mean, std)`: metric against labelled training samples."""
-    fig, ax = _figure(6.4, 4.4)
+    fig, ax = _figure(9.0, 4.4)
     ax = ax[0, 0]
     markers = "osD^v<>ph*"
     for i, (label, (n, mean, std)) in enumerate(curves.items()):
@@ -54,9 +54,12 @@ def plot_label_fractions(curves: Mapping[str, tuple], metric: str, path, title: 
         ax.errorbar(n[order], mean[order], yerr=std[order], marker=markers[i % len(markers)], capsize=3,
                     label=label)
     ax.set_xscale("log")
+    counts = sorted({int(v) for n, _, _ in curves.values() for v in n})
+    ax.set_xticks(counts, [f"{c:,}" for c in counts])  # the sample counts that ran, not powers of ten
+    ax.minorticks_off()
     ax.set_xlabel("labelled training samples")
     ax.set_ylabel(_axis_label(metric))
     ax.set_title(title or "Data efficiency")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the curves, not on them
     return _save(fig, path)
