@@ -26,7 +26,7 @@ def plot_metric_bars(scores: Mapping[str, Mapping[str, float]], metric: str, pat
 
     higher = METRICS[metric].higher_is_better
     items = [(k, v[metric]) for k, v in scores.items() if metric in v]
-    items.sort(key=lambda kv: kv[1], reverse=not higher)
+    items.sort(key=lambda kv: kv[1], reverse=higher)  # best first, drawn at the top
     fig, ax = _figure(7.5, 0.9 + 0.38 * max(len(items), 1))
     ax = ax[0, 0]
     labels = [k for k, _ in items]
