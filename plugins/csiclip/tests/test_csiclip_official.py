@@ -140,3 +140,16 @@ def test_shapes_that_differ_are_named(hub, tmp_path, hub_repo_id):
 def test_an_unpinned_load_is_refused():
     with pytest.raises(OfficialWeightsError, match="pin the release"):
         load_official(revision="")
+
+
+def test_offline_without_a_cached_copy_says_so(hub_repo_id):
+    from zoo_core.errors import HubUnreachableError
+
+    with pytest.raises(HubUnreachableError, match="not in the local cache"):
+        load_official(revision="0" * 40, repo_id=hub_repo_id, local_files_only=True)
+
+
+def test_a_repo_without_the_release_files_is_named(hub, hub_repo_id):
+    hub.create_repo(hub_repo_id, files={"README.md": "not the release"})
+    with pytest.raises(OfficialWeightsError, match="has no manifest.json or model.safetensors"):
+        load_official(revision="main", repo_id=hub_repo_id)

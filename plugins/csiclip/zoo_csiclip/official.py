@@ -214,10 +214,10 @@ def _as_hub_error(exc: Exception, repo_id: str, revision: str):
         return RepoNotFoundError(f"Hub repo {repo_id!r} not found (or private: log in with `hf auth login`)")
     if isinstance(exc, hf.RevisionNotFoundError):
         return RevisionNotFoundError(f"revision {revision!r} not found in Hub repo {repo_id!r}")
+    if isinstance(exc, hf.LocalEntryNotFoundError):  # a subclass of EntryNotFoundError: first
+        return HubUnreachableError(f"{repo_id}@{revision} is not in the local cache and the Hub is unreachable "
+                                   "(or offline mode is on); connect once to download it")
     if isinstance(exc, hf.EntryNotFoundError):
         return OfficialWeightsError(f"{repo_id}@{revision} has no {MANIFEST} or {WEIGHTS}: not the CSI-CLIP release "
                                     "layout")
-    if isinstance(exc, hf.LocalEntryNotFoundError):
-        return HubUnreachableError(f"{repo_id}@{revision} is not in the local cache and the Hub is unreachable "
-                                   "(or offline mode is on)")
     return OfficialWeightsError(f"downloading {repo_id}@{revision} failed: {one_line(exc)}")
