@@ -537,3 +537,17 @@ def test_beam_has_no_target_where_the_channel_has_no_power():
     valid = task.valid(data)
     assert np.array_equal(valid, data.labels["beam"] >= 0)
     assert np.array_equal(task.targets(data)[valid], data.labels["beam"][valid])
+
+
+def test_snrs_drawn_from_a_range_are_binned_by_5_db():
+    rng = np.random.default_rng(0)
+    truth = (rng.normal(size=(200, 1, 2, 4, 1)) + 1j * rng.normal(size=(200, 1, 2, 4, 1))).astype(np.complex64)
+    est = truth + 0.3 * rng.normal(size=truth.shape)
+    snr = rng.uniform(-10, 20, size=200)
+    curve = get_task("channel-estimation").evaluate(est, truth, snr_db=snr).curves["nmse_db_vs_snr_db"]
+    centres = np.round(snr / 5) * 5
+    assert set(curve) == {f"{c:g}" for c in np.unique(centres)}
+    for c in np.unique(centres):
+        pick = centres == c
+        ratio = [np.sum(np.abs(est[i] - truth[i]) ** 2) / np.sum(np.abs(truth[i]) ** 2) for i in np.flatnonzero(pick)]
+        assert curve[f"{c:g}"] == pytest.approx(10 * np.log10(np.mean(ratio)), abs=1e-6)

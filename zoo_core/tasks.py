@@ -357,7 +357,10 @@ class Positioning(Task):
 # ---------------------------------------------------------------------- channels
 class ChannelEstimation(Task):
     """NMSE = 10·log10 of the mean of per-sample ‖Ĥ − H‖² / ‖H‖², overall and per SNR
-    (`extras.snr_db` of the data, rounded to 0.1 dB)."""
+    (`extras.snr_db` of the data, rounded to 0.1 dB; SNRs drawn from a range, more than
+    `max_snr_points` values, are grouped in 5 dB bins keyed by their centre)."""
+
+    max_snr_points: ClassVar[int] = 12
 
     name = "channel-estimation"
     description = "Recover the channel from pilot observations"
@@ -390,7 +393,10 @@ class ChannelEstimation(Task):
         if snr_db is None:
             return {}
         per = nmse_db(pred, target).per_sample_db
-        snr = np.round(np.asarray(snr_db, dtype=np.float64), 1) + 0.0  # + 0.0: no "-0" key
+        raw = np.asarray(snr_db, dtype=np.float64)
+        snr = np.round(raw, 1) + 0.0  # + 0.0: no "-0" key
+        if len(np.unique(snr)) > self.max_snr_points:  # SNRs drawn from a range: 5 dB bins by centre
+            snr = np.round(raw / 5.0) * 5.0 + 0.0
         curve = {}
         for s in np.unique(snr):
             lin = 10 ** (per[snr == s] / 10)
