@@ -124,7 +124,7 @@ class FineTune(_OnCSI):
                 "(tiny model); 10 epochs by default so a bench stays minutes, --set csiclip/fine-tune.epochs=30 "
                 "for longer")
 
-    def adapt(self, model, task, train, val, *, seed=0, progress=True, epochs=30, lr=8e-4, batch_size=128,
+    def adapt(self, model, task, train, val, *, seed=0, progress=True, epochs=10, lr=8e-4, batch_size=128,
               hidden=256, weight_decay=0.01):
         from zoo_core.bench.learn import count_trainable, fit_on_task, network_predictor
 
