@@ -171,3 +171,11 @@ def test_a_strategy_that_fails_to_load_is_listed_not_fatal(tmp_path, use_plugins
     monkeypatch.setenv("WZOO_STRICT_PLUGINS", "1")  # CI: a broken plugin is an error
     with pytest.raises(ModuleNotFoundError):
         run_bench(_bench(), tmp_path / "strict", strategies=["majority"], progress=False, echo=lambda *_: None)
+
+
+def test_scratch_takes_the_options_of_the_strategies_it_runs():
+    from zoo_core.bench.runner import check_request
+
+    check_request(["scratch"], None, {"scratch": {"epochs": 1}})  # wavesfm/full has epochs
+    with pytest.raises(BenchError, match="scratch.nope"):
+        check_request(["scratch"], None, {"scratch": {"nope": 1}})

@@ -118,6 +118,12 @@ def check_request(strategies=None, models=None, options=None) -> None:
         names = [scope] if scope in registered else by_short.get(scope, [])
         if not names:
             raise UnknownNameError("strategy", scope, registered)
+        if names == ["scratch"]:  # options of the full-training strategies it runs from random weights
+            known = {k for s in every.values() if s.full for k in s.defaults}
+            unknown = sorted(set(given) - known)
+            if unknown:
+                raise BenchError(f"--set scratch.{unknown[0]}: no strategy that scratch runs has that option")
+            continue
         for name in names:
             if name in every:
                 every[name].options(given)  # StrategyError naming the options it has
