@@ -320,6 +320,18 @@ def load_best(folder: Path) -> dict | None:
     return load_file(str(path)) if path.exists() else None
 
 
+@contextlib.contextmanager
+def threads(n: int | None):
+    """Run a block with torch using `n` threads (None or 0: unchanged), then restore the count."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def batches(tensors: Iterable[torch.Tensor], batch_size: int):
     """Slices of aligned tensors, for evaluation loops without a DataLoader."""
     tensors = list(tensors)

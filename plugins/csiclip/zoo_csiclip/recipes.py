@@ -18,25 +18,15 @@ raising from the per-epoch evaluation. Both belong in `TrainConfig` (see the plu
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from zoo_core.train import threads as _threads
+
 from .errors import PretrainDataError
 from .plugin import MODEL_NAMES, OFFICIAL_REPO
-
-
-@contextmanager
-def _threads(n):
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 # ------------------------------------------------------------------ schedule

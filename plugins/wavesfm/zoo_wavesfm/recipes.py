@@ -15,13 +15,13 @@ one 1.4x faster. Pass threads=0 to keep torch's setting.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from zoo_core.train import TrainConfig, batches, fit
+from zoo_core.train import threads as _threads
 
 from .plugin import MODEL_NAMES, SIZES, task_heads
 
@@ -35,17 +35,6 @@ DECODERS = {
     "small": dict(decoder_embed_dim=128, decoder_depth=4, decoder_num_heads=8, decoder_mlp_dim=512),
     "paper": dict(decoder_embed_dim=256, decoder_depth=8, decoder_num_heads=16, decoder_mlp_dim=1024),
 }
-
-
-@contextmanager
-def _threads(n: int | None):
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 # ------------------------------------------------------------------------- data
