@@ -1,6 +1,5 @@
 """Faults and bad input of issue 13 that are fixed so far: each test reproduces the fault."""
 
-import json
 import subprocess
 import sys
 import textwrap

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-import torch
 
 from zoo_core.bench import ModelRef, StrategyError, Subset
 from zoo_core.bench.splits import make_split

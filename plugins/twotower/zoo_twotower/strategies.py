@@ -19,7 +19,6 @@ leaderboard flags the frozen random towers.
 
 from __future__ import annotations
 
-import numpy as np
 
 from zoo_core.bench import Predictor, Strategy
 from zoo_core.bench.strategy import StrategyError
