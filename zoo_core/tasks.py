@@ -140,7 +140,7 @@ class Task:
         from .bench.plots import plot_metric_bars
 
         return [plot_metric_bars({k: e.metrics for k, e in evaluations.items()}, self.primary,
-                                 out / f"{_file(self.name)}.png", title or self.name)]
+                                 out / f"{file_name(self.name)}.png", title or self.name)]
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "inputs": list(self.inputs),
@@ -148,7 +148,7 @@ class Task:
                 "plot": self.plot_kind}
 
 
-def _file(name: str) -> str:
+def file_name(name: str) -> str:
     """A method or task label as a plain file name ("wavesfm/vit · lora †" -> "wavesfm-vit-lora")."""
     return re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-") or "method"
 
@@ -207,7 +207,7 @@ class Classification(Task):
             names = ev.details.get("class_names")
             n = len(names) if names else None
             cm = confusion_matrix(ev.details["pred"], ev.details["target"], n)
-            paths.append(plot_confusion_matrix(cm, names, out / f"confusion-{_file(label)}.png", title=label))
+            paths.append(plot_confusion_matrix(cm, names, out / f"confusion-{file_name(label)}.png", title=label))
         return paths
 
 
@@ -492,7 +492,7 @@ class Retrieval(Task):
         paths = super().plot(evaluations, out, title)
         for label, ev in evaluations.items():
             s = np.asarray(ev.details["pred"])[:64, :64]
-            paths.append(plot_similarity(s, out / f"similarity-{_file(label)}.png", title=label,
+            paths.append(plot_similarity(s, out / f"similarity-{file_name(label)}.png", title=label,
                                          xlabel="candidate", ylabel="query"))
         return paths
 

@@ -331,10 +331,9 @@ def run_bench(bench: Benchmark, out: Path, *, strategies=None, models=None, star
 
 
 def _slug(entry: Entry) -> str:
-    import re
+    from zoo_core.tasks import file_name
 
-    name = re.sub(r"[^A-Za-z0-9.]+", "-", entry.method).strip("-")
-    return f"{name}-labels{entry.label_fraction:g}-seed{entry.seed}"
+    return f"{file_name(entry.method)}-labels{entry.label_fraction:g}-seed{entry.seed}"
 
 
 def _run_entry(entry: Entry, task, train: Subset, val: Subset, test: Subset, progress: bool,
