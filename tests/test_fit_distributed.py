@@ -47,3 +47,17 @@ def test_heads_the_objective_does_not_reach_stay_trainable_after_fit():
     fit(ContrastiveObjective(model, "retrieval"), data, config=TrainConfig(epochs=1, batch_size=8, progress=False))
     assert model.heads["los"].fc.weight.requires_grad
     assert torch.equal(model.heads["los"].fc.weight, los_before)
+
+
+def test_two_ranks_deal_out_whole_batch_items(tmp_path):
+    """A loader of pre-built batches (batch_size=None) under 2 ranks: each rank trains on one
+    item per step, which equals one process on the two items joined (accelerate could not
+    shard such a loader before: TypeError in the batch loop)."""
+    worker = WORKER.with_name("_fit_whole_batches_worker.py")
+    one, two = tmp_path / "one.safetensors", tmp_path / "two.safetensors"
+    run_python(worker, [one, "joined"], cwd=tmp_path)
+    run_python(worker, [two, "separate"], cwd=tmp_path, nproc=2)
+    with safe_open(str(one), "pt") as a, safe_open(str(two), "pt") as b:
+        assert sorted(a.keys()) == sorted(b.keys()) == ["bias", "weight"]
+        for key in a.keys():
+            torch.testing.assert_close(a.get_tensor(key), b.get_tensor(key), atol=1e-12, rtol=1e-12)

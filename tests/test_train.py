@@ -147,3 +147,116 @@ def test_a_library_scheduler_steps_once_per_batch():
     fit(model, data, lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]),
         TrainConfig(epochs=2, lr=0.1, batch_size=8, progress=False), scheduler=make)
     assert seen["steps"] == 4 and seen["scheduler"].get_last_lr()[0] == pytest.approx(0.1 * 0.5 ** 8)
+
+
+def _scripted(values):
+    """An `evaluate` that reports the given validation losses, one per epoch."""
+    it = iter(values)
+    return lambda m: {"val_loss": next(it)}
+
+
+def test_plateau_schedule_drops_the_lr_after_patience_epochs_without_improvement():
+    """ReduceLROnPlateau's documented rule, worked out by hand for a scripted validation loss
+    (patience 1, factor 0.5): the lr drops once two epochs in a row bring nothing better."""
+    losses = [5, 4, 4, 4, 3, 3, 3, 3]
+    # epoch:  1  2  3  4(2nd bad: drop after) 5(best) 6 7(2nd bad: drop after) 8
+    expected = [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    cfg = TrainConfig(epochs=8, lr=1.0, optimizer="sgd", batch_size=16, progress=False, schedule="plateau",
+                      plateau_patience=1, plateau_factor=0.5, monitor="val_loss", monitor_mode="min")
+    history = fit(zoo_core.create_model("fake/tiny"), _data(), _loss, cfg, evaluate=_scripted(losses))
+    assert [e["lr"] for e in history.epochs] == pytest.approx(expected)
+    assert history.stopped_early is None
+
+
+def test_early_stopping_ends_the_run_and_keeps_the_best_epoch(tmp_path):
+    """Three epochs without a better monitor after the best (epoch 2) end the run at epoch 5
+    with epoch 2's weights; resuming the stopped run trains nothing more."""
+    snapshots = []
+    losses = iter([3.0, 2.0, 2.5, 2.4, 2.2, 1.0, 0.5])
+
+    def evaluate(m):
+        snapshots.append({k: v.clone() for k, v in m.state_dict().items()})
+        return {"val_loss": next(losses)}
+
+    cfg = TrainConfig(epochs=7, lr=1e-2, batch_size=16, progress=False, early_stopping=3, monitor="val_loss",
+                      monitor_mode="min", checkpoint_dir=str(tmp_path / "ckpt"))
+    model = zoo_core.create_model("fake/tiny")
+    history = fit(model, _data(), _loss, cfg, evaluate=evaluate)
+    assert [e["epoch"] for e in history.epochs] == [1, 2, 3, 4, 5]
+    assert history.best_epoch == 2 and history.stopped_early == 5
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, snapshots[1][key]), key
+    again = fit(zoo_core.create_model("fake/tiny"), _data(), _loss, cfg, evaluate=evaluate)
+    assert len(again.epochs) == 5 and again.stopped_early == 5 and len(snapshots) == 5
+
+
+def test_a_resumed_plateau_run_keeps_its_reduced_lr(tmp_path):
+    """The plateau schedule's state is in the checkpoint: killed after its first drop and
+    resumed, the run continues at the reduced lr instead of starting over."""
+    cfg = TrainConfig(epochs=5, lr=1.0, optimizer="sgd", batch_size=16, progress=False, schedule="plateau",
+                      plateau_patience=0, plateau_factor=0.5, monitor="val_loss", monitor_mode="min",
+                      checkpoint_dir=str(tmp_path / "ckpt"))
+    values = [2.0, 2.0, 2.0, 2.0, 2.0]
+    calls = []
+
+    def evaluate(m, crash=False):
+        if crash and len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return {"val_loss": values[len(calls) - 1]}
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(zoo_core.create_model("fake/tiny"), _data(), _loss, cfg, evaluate=lambda m: evaluate(m, crash=True))
+    history = fit(zoo_core.create_model("fake/tiny"), _data(), _loss, cfg, evaluate=evaluate)
+    # patience 0: each epoch after the first brings nothing better and halves the lr after it;
+    # a schedule restarted on resume would take epoch 3's loss as a new best and keep 0.5 twice
+    assert [e["lr"] for e in history.epochs] == pytest.approx([1.0, 1.0, 0.5, 0.25, 0.125])
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(schedule="plateau"), "monitor"),
+    (dict(early_stopping=3), "monitor"),
+    (dict(schedule="plateau", monitor="val_loss", warmup_epochs=1.0), "warm-up"),
+    (dict(schedule="plateau", monitor="val_loss", plateau_factor=1.5), "plateau_factor"),
+    (dict(early_stopping=0, monitor="val_loss"), "early_stopping"),
+    (dict(schedule="step"), "schedule"),
+    (dict(batch_size=0), "batch_size"),
+])
+def test_schedule_and_stopping_options_are_checked(changes, message):
+    cfg = TrainConfig(**{"epochs": 1, "progress": False, **changes})
+    with pytest.raises(WzooError, match=message):
+        fit(zoo_core.create_model("fake/tiny"), _data(), _loss, cfg, evaluate=_scripted([1.0]))
+
+
+def _whole_batches(n_items=6, rows=4, seed=3):
+    gen = torch.Generator().manual_seed(seed)
+    return [(torch.randn(rows, 3, generator=gen), torch.randn(rows, 1, generator=gen)) for _ in range(n_items)]
+
+
+def _mse(m, batch):
+    return torch.nn.functional.mse_loss(m(batch[0]), batch[1])
+
+
+def test_data_of_whole_batches_trains_one_item_per_step():
+    """batch_size=None: each item is one optimiser step on exactly that batch, in the order of a
+    loader built with batch_size=None (the step-by-step reference loop is written out here)."""
+    items = _whole_batches()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    reference = torch.nn.Linear(3, 1)
+    reference.load_state_dict(model.state_dict())
+    loader = torch.utils.data.DataLoader(items, batch_size=None, shuffle=False)
+    fit(model, loader, _mse, TrainConfig(epochs=2, lr=0.1, optimizer="sgd", progress=False))
+    opt = torch.optim.SGD(reference.parameters(), lr=0.1)
+    for _ in range(2):
+        for x, y in items:
+            opt.zero_grad()
+            _mse(reference, (x, y)).backward()
+            opt.step()
+    for a, b in zip(model.state_dict().values(), reference.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    # the same through TrainConfig(batch_size=None) on the plain list (shuffled, 6 steps per epoch)
+    steps = []
+    fit(torch.nn.Linear(3, 1), items, lambda m, b: steps.append(b[0].shape) or _mse(m, b),
+        TrainConfig(epochs=1, lr=0.1, batch_size=None, progress=False))
+    assert steps == [torch.Size([4, 3])] * 6

@@ -32,9 +32,12 @@ class TrainConfig:
     lr: float = 1e-3
     optimizer: str = "adamw"  # adam | adamw | sgd
     weight_decay: float = 0.0
-    schedule: str = "constant"  # constant | cosine (with linear warm-up)
+    schedule: str = "constant"  # constant | cosine (with linear warm-up) | plateau
     warmup_epochs: float = 0.0
-    batch_size: int = 64
+    plateau_patience: int = 10  # "plateau": epochs without a better `monitor` before the lr drops
+    plateau_factor: float = 0.1  # "plateau": the lr is multiplied by this at each drop
+    early_stopping: int | None = None  # stop after this many epochs without a better `monitor`
+    batch_size: int | None = 64  # None: each item of the training data is a whole batch already
     grad_clip: float | None = None
     seed: int = 0
     mixed_precision: str = "no"  # no | bf16
@@ -54,6 +57,7 @@ class History:
     epochs: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int | None = None
     best_value: float | None = None
+    stopped_early: int | None = None  # the last epoch run, when early stopping ended the run
 
     def series(self) -> dict[str, list[float]]:
         keys = {k for e in self.epochs for k in e if k != "epoch"}
@@ -81,7 +85,12 @@ def fit(
     overrides the optimiser's groups (e.g. layer-wise lr decay); by default every trainable
     parameter. `scheduler(config, optimizer, steps_per_epoch)` returns a torch LR scheduler
     stepped once per batch (e.g. torch's LinearLR then CosineAnnealingWarmRestarts chained by
-    SequentialLR); by default `config.schedule` (constant or cosine with linear warm-up).
+    SequentialLR); by default `config.schedule`: constant or cosine with linear warm-up, or
+    "plateau" (torch's ReduceLROnPlateau on `config.monitor`, stepped once per epoch).
+    `config.early_stopping` ends the run after that many epochs without a better monitor.
+    With `config.batch_size=None` (or a DataLoader built with `batch_size=None`) every item is
+    a whole batch, shuffled as items and, under many processes, dealt out to the ranks whole:
+    the global batch is then one item per process.
     """
     from .objectives import as_objective
 
@@ -121,8 +130,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
 
     inner = objective.model
     cfg = config or TrainConfig()
-    if cfg.epochs < 1:
-        raise WzooError("epochs must be at least 1")
+    _check_config(cfg, make_scheduler)
     set_seed(cfg.seed)
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.find_unused_parameters)
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
@@ -130,12 +138,18 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
     generator = torch.Generator().manual_seed(cfg.seed)
     if isinstance(train_data, DataLoader):
         loader = train_data
+        if loader.batch_size is None and loader.batch_sampler is None:
+            # accelerate cannot shard a loader without a batch sampler: deal its items out
+            loader = _whole_batches(loader.dataset, _shuffles(loader), generator, loader.collate_fn,
+                                    loader.num_workers)
     else:
         if len(train_data) == 0:
             raise WzooError("training data is empty")
         from .data.dataset import WirelessDataset
 
-        if collate_fn is None and isinstance(train_data, WirelessDataset):
+        if cfg.batch_size is None:
+            loader = _whole_batches(train_data, True, generator, collate_fn)
+        elif collate_fn is None and isinstance(train_data, WirelessDataset):
             # whole batches, one gather per field; the same shuffle and sharding as below
             loader = train_data.loader(cfg.batch_size, shuffle=True, generator=generator)
         else:
@@ -148,8 +162,15 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
     optimizer = _optimizer(cfg, groups)
     # accelerate steps a prepared scheduler once per process per step: count global batches
     steps_per_epoch = max(1, len(loader))
-    scheduler = (make_scheduler or _scheduler)(cfg, optimizer, steps_per_epoch)
-    model, optimizer, loader, scheduler = accelerator.prepare(objective, optimizer, loader, scheduler)
+    plateau = _plateau(cfg, optimizer)
+    # the plateau schedule is stepped once per epoch on a rank-averaged number, so it stays
+    # out of accelerate (whose scheduler wrapper steps once per process)
+    scheduler = None if plateau else (make_scheduler or _scheduler)(cfg, optimizer, steps_per_epoch)
+    if scheduler is None:
+        model, optimizer, loader = accelerator.prepare(objective, optimizer, loader)
+    else:
+        model, optimizer, loader, scheduler = accelerator.prepare(objective, optimizer, loader, scheduler)
+    lr_schedule = plateau or scheduler
 
     history, start, best_state = History(), 0, None
     ckpt = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
@@ -157,7 +178,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
         # a crash between the two renames of save_checkpoint leaves only the previous one
         for candidate in (ckpt, ckpt.with_name(ckpt.name + ".old")):
             if (candidate / "state.json").exists():
-                start, history = load_checkpoint(candidate, accelerator.unwrap_model(model), optimizer, scheduler)
+                start, history = load_checkpoint(candidate, accelerator.unwrap_model(model), optimizer, lr_schedule)
                 best_state = load_best(candidate)
                 break
 
@@ -167,6 +188,9 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
     bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=start * steps_per_epoch, leave=False, unit="batch",
                desc=f"epoch {start + 1}/{cfg.epochs}", disable=not (cfg.progress and accelerator.is_main_process))
     for epoch in range(start, cfg.epochs):
+        if _patience_spent(history, cfg):  # also when resuming a run that had stopped
+            history.stopped_early = history.epochs[-1]["epoch"]
+            break
         generator.manual_seed(cfg.seed + epoch)  # the shuffle of an epoch does not depend on resuming
         model.train()
         _keep_frozen_norms_in_eval(accelerator.unwrap_model(model))
@@ -182,13 +206,15 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
             if cfg.grad_clip:
                 accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
-            scheduler.step()
+            if scheduler is not None:
+                scheduler.step()
             total, count = total + loss.item(), count + 1
             bar.update(1)
             bar.set_postfix(loss=f"{total / count:.4g}", **({cfg.monitor: f"{history.best_value:.4g}"}
                                                          if cfg.monitor and history.best_value is not None else {}))
         record = {"epoch": epoch + 1, "train_loss": accelerator.reduce(
-            torch.tensor(total / max(count, 1), device=accelerator.device), "mean").item()}
+            torch.tensor(total / max(count, 1), device=accelerator.device), "mean").item(),
+            "lr": optimizer.param_groups[0]["lr"]}
         if evaluate is not None:
             model.eval()
             with torch.no_grad():
@@ -197,8 +223,10 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
         history.epochs.append(record)
         if _update_best(history, record, cfg) and cfg.monitor and cfg.restore_best:
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in inner.state_dict().items()}
+        if plateau is not None:
+            plateau.step(record[cfg.monitor])  # the same averaged number on every rank: same decision
         if ckpt and accelerator.is_main_process:
-            save_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, scheduler, epoch + 1, history, cfg,
+            save_checkpoint(ckpt, accelerator.unwrap_model(model), optimizer, lr_schedule, epoch + 1, history, cfg,
                             best_state)
         accelerator.wait_for_everyone()
     bar.close()
@@ -206,6 +234,66 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
         inner.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _check_config(cfg: TrainConfig, make_scheduler) -> None:
+    if cfg.epochs < 1:
+        raise WzooError("epochs must be at least 1")
+    if cfg.batch_size is not None and cfg.batch_size < 1:
+        raise WzooError(f"batch_size must be at least 1 (or None for data of whole batches), got {cfg.batch_size}")
+    if cfg.schedule not in ("constant", "cosine", "plateau"):
+        raise WzooError(f"schedule must be 'constant', 'cosine' or 'plateau', got {cfg.schedule!r}")
+    if (cfg.schedule == "plateau" or cfg.early_stopping) and not cfg.monitor:
+        raise WzooError("schedule='plateau' and early_stopping follow config.monitor: name a metric that "
+                        "`evaluate` returns (e.g. monitor='val_loss', monitor_mode='min')")
+    if cfg.schedule == "plateau":
+        if make_scheduler is not None:
+            raise WzooError("schedule='plateau' and a scheduler factory exclude each other; pass one")
+        if cfg.warmup_epochs:
+            raise WzooError("schedule='plateau' has no warm-up; set warmup_epochs=0")
+        if not 0 < cfg.plateau_factor < 1 or cfg.plateau_patience < 0:
+            raise WzooError(f"plateau_factor must be in (0, 1) and plateau_patience >= 0, got "
+                            f"{cfg.plateau_factor} and {cfg.plateau_patience}")
+    if cfg.early_stopping is not None and cfg.early_stopping < 1:
+        raise WzooError(f"early_stopping must be at least 1 epoch (or None), got {cfg.early_stopping}")
+
+
+def _plateau(cfg: TrainConfig, optimizer):
+    """torch's ReduceLROnPlateau on the monitor; any improvement counts (threshold 0), as for
+    picking the best epoch."""
+    if cfg.schedule != "plateau":
+        return None
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=cfg.monitor_mode, factor=cfg.plateau_factor,
+                                                      patience=cfg.plateau_patience, threshold=0.0)
+
+
+def _patience_spent(history: History, cfg: TrainConfig) -> bool:
+    return bool(cfg.early_stopping and history.epochs and history.best_epoch is not None
+                and history.epochs[-1]["epoch"] - history.best_epoch >= cfg.early_stopping)
+
+
+def _shuffles(loader) -> bool:
+    from torch.utils.data import RandomSampler
+
+    return isinstance(loader.sampler, RandomSampler)
+
+
+def _whole_batches(items, shuffle: bool, generator, convert=None, num_workers: int = 0):
+    """A loader over items that are batches already, one item per step (and per rank)."""
+    from torch.utils.data import DataLoader
+
+    return DataLoader(items, batch_size=1, shuffle=shuffle, generator=generator, num_workers=num_workers,
+                      collate_fn=_Unwrap(convert))
+
+
+class _Unwrap:
+    """collate_fn of one whole-batch item: the item itself (through `convert` when given)."""
+
+    def __init__(self, convert=None):
+        self.convert = convert
+
+    def __call__(self, items: list):
+        return items[0] if self.convert is None else self.convert(items[0])
 
 
 def _optimizer(cfg: TrainConfig, groups):
@@ -219,8 +307,6 @@ def _scheduler(cfg: TrainConfig, optimizer, steps_per_epoch: int):
     """Linear warm-up, then constant or cosine to zero (per step)."""
     total = cfg.epochs * steps_per_epoch
     warm = int(cfg.warmup_epochs * steps_per_epoch)
-    if cfg.schedule not in ("constant", "cosine"):
-        raise WzooError(f"schedule must be 'constant' or 'cosine', got {cfg.schedule!r}")
 
     def factor(step: int) -> float:
         if step < warm:
