@@ -62,7 +62,6 @@ def test_temperature_is_learnt_and_clamped(pair):
 
 
 def test_one_fit_epoch_moves_the_temperature():
-    from zoo_csiclip.recipes import ScaledGroup
     from zoo_core.train import TrainConfig, fit
 
     torch.manual_seed(0)
@@ -70,7 +69,6 @@ def test_one_fit_epoch_moves_the_temperature():
     before = model.heads["retrieval"].logit_scale.item()
     csi = torch.randn(16, 1, 32, 64, 1, dtype=torch.complex64, generator=torch.Generator().manual_seed(2))
     objective = ContrastiveObjective(model, "retrieval")
-    group = ScaledGroup(params=[p for p in objective.parameters() if p.requires_grad])
-    fit(objective, [{"csi": csi[:8]}, {"csi": csi[8:]}], config=TrainConfig(epochs=1, lr=1e-2, progress=False),
-        param_groups=[group], collate_fn=lambda b: b[0])
+    fit(objective, [{"csi": csi[:8]}, {"csi": csi[8:]}],
+        config=TrainConfig(epochs=1, lr=1e-2, batch_size=None, progress=False))
     assert model.heads["retrieval"].logit_scale.item() != before

@@ -84,22 +84,6 @@ def test_unknown_option_and_bad_query_are_typed(city):
         s.adapt(ModelRef(MODEL), task, train, val, progress=False, query="env")
 
 
-def test_plateau_schedule_reduces_then_stops():
-    from zoo_csiclip.recipes import PlateauSchedule, ScaledGroup
-
-    g = ScaledGroup(params=[], lr=8e-4)
-    sched = PlateauSchedule([g], patience=2, factor=0.8, stop_after=5)
-    assert sched.step(1.0)
-    for _ in range(3):  # three epochs without improvement: patience 2 exceeded once
-        assert not sched.step(1.0)
-    assert g["lr"] == pytest.approx(8e-4 * 0.8) and g.factor == pytest.approx(0.8)
-    g["lr"] = 8e-4  # the loop's own scheduler sets its base lr: the plateau factor stays on it
-    assert g["lr"] == pytest.approx(6.4e-4)
-    assert not sched.exhausted
-    sched.step(1.0), sched.step(1.0)
-    assert sched.exhausted and sched.best_epoch == 1
-
-
 def test_pretrain_recipe_writes_a_bench_ready_folder(tmp_path):
     from zoo_csiclip.recipes import pretrain
 

@@ -7,12 +7,9 @@ mixed: every source in `sources` (registered generators: `city`, `ofdm-pilots`, 
 where that extra is installed) gives `n` samples, `val_fraction` of them held out; a batch
 comes from one source (their grids differ; the transform resamples each to the model's input).
 It trains the core's `ContrastiveObjective` (the `contrastive` head's learnable, clamped
-temperature and `ClipLoss`) with `zoo_core.train.fit`, so `accelerate launch -m zoo_core.cli
-run csiclip/pretrain` trains data parallel with the loss of one process on the global batch.
-
-The core's `fit` has no plateau schedule and no early stopping yet: this recipe scales the
-optimiser's learning rate through its parameter group (`PlateauSchedule`) and stops by
-raising from the per-epoch evaluation. Both belong in `TrainConfig` (see the plugin README).
+temperature and `ClipLoss`) with `zoo_core.train.fit` (`schedule="plateau"`, `early_stopping`
+on the rank-averaged validation loss), so `accelerate launch -m zoo_core.cli run
+csiclip/pretrain` trains data parallel with the loss of one process on the global batch.
 """
 
 from __future__ import annotations
@@ -27,56 +24,6 @@ from zoo_core.train import threads as _threads
 
 from .errors import PretrainDataError
 from .plugin import MODEL_NAMES, OFFICIAL_REPO
-
-
-# ------------------------------------------------------------------ schedule
-class ScaledGroup(dict):
-    """An optimiser parameter group whose learning rate is whatever the core's scheduler sets,
-    times `factor`: ReduceLROnPlateau on top of the loop's own per-step schedule."""
-
-    factor = 1.0
-
-    def __setitem__(self, key, value):
-        if key == "lr":
-            value = value * self.factor
-        super().__setitem__(key, value)
-
-
-class EarlyStop(Exception):
-    """Raised from the evaluation once the validation loss has not improved for long enough."""
-
-
-class PlateauSchedule:
-    """lr × `factor` after `patience` epochs without a lower validation loss (torch's
-    ReduceLROnPlateau, mode "min", threshold 0); stop after `stop_after` such epochs."""
-
-    def __init__(self, groups: list[ScaledGroup], patience=10, factor=0.8, stop_after=30):
-        self.groups, self.patience, self.factor, self.stop_after = groups, patience, factor, stop_after
-        self.best, self.bad, self.since_best, self.best_epoch = float("inf"), 0, 0, 0
-        self.epoch = 0
-
-    def step(self, value: float) -> bool:
-        """Record an epoch's validation loss; True when it is the best so far."""
-        self.epoch += 1
-        if value < self.best:
-            self.best, self.bad, self.since_best, self.best_epoch = value, 0, 0, self.epoch
-            return True
-        self.bad += 1
-        self.since_best += 1
-        if self.bad > self.patience:  # as torch: reduce once the patience is exceeded
-            for g in self.groups:
-                g.factor *= self.factor
-                dict.__setitem__(g, "lr", g["lr"] * self.factor)
-            self.bad = 0
-        return False
-
-    @property
-    def exhausted(self) -> bool:
-        return bool(self.stop_after) and self.since_best >= self.stop_after
-
-    @property
-    def lr_factor(self) -> float:
-        return self.groups[0].factor if self.groups else 1.0
 
 
 # ------------------------------------------------------------------ data
@@ -194,51 +141,24 @@ def _cir(csi):
 
 def train_contrastive(model, parts: dict, *, epochs, batch_size, lr, plateau_patience, plateau_factor,
                       early_stopping, seed, progress=True):
-    """fit() of the ContrastiveObjective with the plateau schedule and early stopping; the
-    model ends with the best validation epoch's weights. Returns (history rows, schedule)."""
+    """fit() of the ContrastiveObjective with the plateau schedule and early stopping on the
+    validation loss; the model ends with the best validation epoch's weights. Returns the
+    fit History (per-epoch rows with lr, temperature and validation numbers)."""
     from zoo_core.objectives import ContrastiveObjective
     from zoo_core.train import TrainConfig, fit
 
-    objective = ContrastiveObjective(model, "retrieval")
-    group = ScaledGroup(params=[p for p in objective.parameters() if p.requires_grad])
-    schedule = PlateauSchedule([group], plateau_patience, plateau_factor, early_stopping)
-    rows, best = [], {}
-
     def evaluate(m):
-        scores = validation(m, parts, batch_size)
-        # every rank must take the same decisions: BatchNorm statistics are per rank, so the
-        # validation loss is averaged over ranks before the schedule sees it
-        scores["val_loss"] = objective.dist.reduce_mean(scores["val_loss"])
-        if schedule.step(scores["val_loss"]):
-            best["state"] = {k: v.detach().clone() for k, v in m.state_dict().items()}
-        scores.update(lr=group["lr"], temperature=float(1 / m.heads["retrieval"].scale()))
-        rows.append(scores)
-        if schedule.exhausted:
-            raise EarlyStop
-        return scores
+        return {**validation(m, parts, batch_size), "temperature": float(1 / m.heads["retrieval"].scale())}
 
     # each item is one pre-built one-source batch: fit shuffles them (seeded per epoch) and,
-    # under many processes, deals them out to the ranks (batch_size is then per process)
-    batches = source_batches(parts, batch_size)
-    cfg = TrainConfig(epochs=epochs, lr=lr, optimizer="adamw", weight_decay=0.01, batch_size=1, seed=seed,
-                      progress=progress, monitor="val_loss", monitor_mode="min")
-    history = None
-    try:
-        history = fit(objective, batches, config=cfg, evaluate=evaluate, param_groups=[group], collate_fn=_one)
-    except EarlyStop:
-        pass
-    if "state" in best:
-        model.load_state_dict(best["state"])
-    model.eval()
-    losses = history.epochs if history is not None else None
-    for row, h in zip(rows, losses or []):
-        row["train_loss"] = h["train_loss"]
-    return rows, schedule
-
-
-def _one(items: list) -> dict:
-    """collate_fn of a loader whose items are whole batches already."""
-    return items[0]
+    # under many processes, deals them out to the ranks whole (batch_size is then per process);
+    # fit averages the validation numbers over ranks, so every rank takes the same decisions
+    cfg = TrainConfig(epochs=epochs, lr=lr, optimizer="adamw", weight_decay=0.01, batch_size=None, seed=seed,
+                      progress=progress, schedule="plateau", plateau_patience=plateau_patience,
+                      plateau_factor=plateau_factor, early_stopping=early_stopping or None, monitor="val_loss",
+                      monitor_mode="min")
+    return fit(ContrastiveObjective(model, "retrieval"), source_batches(parts, batch_size), config=cfg,
+               evaluate=evaluate)
 
 
 def _pretrain(out_dir, size, names, n, epochs, batch_size, lr, plateau_patience, plateau_factor, early_stopping,
@@ -249,14 +169,16 @@ def _pretrain(out_dir, size, names, n, epochs, batch_size, lr, plateau_patience,
     torch.manual_seed(seed)
     parts = split_sources(names, n, val_fraction, seed)
     model = contrastive_model(size, parts, minmax)
-    rows, schedule = train_contrastive(model, parts, epochs=epochs, batch_size=batch_size, lr=lr,
-                                       plateau_patience=plateau_patience, plateau_factor=plateau_factor,
-                                       early_stopping=early_stopping, seed=seed)
+    history = train_contrastive(model, parts, epochs=epochs, batch_size=batch_size, lr=lr,
+                                plateau_patience=plateau_patience, plateau_factor=plateau_factor,
+                                early_stopping=early_stopping, seed=seed)
+    rows = history.epochs
     final = validation(model, parts, batch_size)
     for tower in ("csi", "cir"):
         model.set_weights_source("wzoo:csiclip/pretrain", tower)
-    metrics = {"epochs_run": len(rows), "best_epoch": schedule.best_epoch, "val_loss": final["val_loss"],
-               "lr_factor": schedule.lr_factor, "early_stopped": len(rows) < epochs, "sources": names,
+    metrics = {"epochs_run": len(rows), "best_epoch": history.best_epoch, "val_loss": final["val_loss"],
+               "lr_factor": rows[-1]["lr"] / lr, "early_stopped": history.stopped_early is not None,
+               "sources": names,
                **{k: v for k, v in final.items() if k.startswith("recall")}}
     curves = {k: [r.get(k, float("nan")) for r in rows] for k in ("val_loss", "train_loss")}
     curves.update({k: [r[k] for r in rows] for k in rows[0] if k.startswith("recall")} if rows else {})
