@@ -165,6 +165,10 @@ class HubAuthError(HubError):
     """The Hub refused the token (401/403)."""
 
 
+class RedistributionError(HubError):
+    """A push of weights whose licence or source does not let wzoo publish them again."""
+
+
 class NotAZooModelError(WzooError):
     """A folder that is not a saved wzoo model (no or foreign config.json)."""
 

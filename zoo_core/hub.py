@@ -265,6 +265,28 @@ def model_files(folder: Path) -> list[str]:
     return sorted(f for f in found if any(fnmatch.fnmatchcase(f, pat) for pat in ALLOWED_PATTERNS))
 
 
+#: Licence ids whose weights wzoo never publishes again (non-commercial Creative Commons:
+#: users get them from the authors, under the authors' terms).
+NON_REDISTRIBUTED_LICENSE_PREFIX = "cc-by-nc"
+
+
+def check_redistributable(config, folder: Path) -> None:
+    """Refuse, before any network call, a model holding authors' released weights
+    (`official:` provenance) or weights under a non-commercial licence."""
+    from .errors import RedistributionError
+
+    name = config.model_name or folder.name
+    official = [f"{e.name} ({e.weights})" for e in config.encoders if e.weights.startswith("official:")]
+    license_ = str(config.card.get("license") or "").lower()
+    if official:
+        raise RedistributionError(f"model {name!r} holds weights released by their authors (towers: "
+                                  f"{', '.join(official)}); wzoo does not publish them again: link their source "
+                                  "in your card instead")
+    if license_.startswith(NON_REDISTRIBUTED_LICENSE_PREFIX):
+        raise RedistributionError(f"model {name!r} is licensed {license_}; wzoo does not publish non-commercial "
+                                  "weights again: link their source in your card instead")
+
+
 def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
                 commit_message: str | None = None, private: bool | None = None,
                 token: str | None = None, create_pr: bool = False) -> str:
@@ -280,6 +302,7 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
     check_repo_id(repo_id)
     check_model_folder(folder)
     config = read_config(folder)
+    check_redistributable(config, folder)
     check_tensors(folder / WEIGHTS_NAME)
     if (folder / CARD_NAME).exists():
         validate_card(folder / CARD_NAME)

@@ -153,3 +153,27 @@ def test_a_repo_without_the_release_files_is_named(hub, hub_repo_id):
     hub.create_repo(hub_repo_id, files={"README.md": "not the release"})
     with pytest.raises(OfficialWeightsError, match="has no manifest.json or model.safetensors"):
         load_official(revision="main", repo_id=hub_repo_id)
+
+
+def test_the_release_is_never_pushed_again(hub, tmp_path, hub_repo_id):
+    """The authors' weights (official provenance, cc-by-nc-4.0) are refused by push_to_hub and
+    by pushing their saved folder, before any request reaches the Hub; so is a model that only
+    carries the non-commercial licence."""
+    from zoo_core.errors import RedistributionError
+    from zoo_core.hub import push_folder
+
+    state = _release_state()
+    _publish(hub, hub_repo_id, state)
+    model = load_official(revision="main", repo_id=hub_repo_id)
+    model.save_pretrained(tmp_path / "official")
+    hub.clear_log()
+    target = hub_repo_id + "-copy"
+    with pytest.raises(RedistributionError, match="released by their authors") as err:
+        model.push_to_hub(target)
+    assert "\n" not in str(err.value)
+    with pytest.raises(RedistributionError, match="released by their authors"):
+        push_folder(tmp_path / "official", target)
+    paper = zoo_core.create_model("csiclip/resnet50-official")  # random weights, the release's licence
+    with pytest.raises(RedistributionError, match="cc-by-nc-4.0"):
+        paper.push_to_hub(target)
+    assert hub.requests == [] and not hub.repo_exists(target)
