@@ -103,6 +103,20 @@ def register_strategies(register):
              description="Frozen towers, no training: compare the CSI embedding with environment options (eq. 13)")
     register("twotower/frozen-head", f"{s}:FrozenHead",
              description="TOFT: a small MLP head on a frozen tower's 128-dim embedding (eqs. 14-16)")
+    register("twotower/multi-bs", f"{s}:MultiBSHead",
+             description="TOFT for multi-BS positioning (Fig. 11): a head on the concatenated frozen CSI "
+                         "embeddings of one UE at k BSs")
+    b = "zoo_twotower.baselines"
+    register("twotower/task-specific-vit", f"{b}:TaskSpecificViT",
+             description="Paper baseline: a CFENN-sized ViT on the CSI trained from scratch for one task")
+    register("twotower/task-general-vit", f"{b}:TaskGeneralViT",
+             description="Paper baseline: one ViT with position, LOS and beam outputs (MSE + CE + focal loss)")
+    register("twotower/position-mlp", f"{b}:PositionMLP",
+             description="Paper baseline: beam from the UE position (relative to the BS) through an MLP")
+    register("twotower/area-specific-vit", f"{b}:AreaSpecificViT",
+             description="Paper baseline: a CFENN + CRNN autoencoder (CSI -> 128 -> CSI) per training area")
+    register("twotower/area-general-vit", f"{b}:AreaGeneralViT",
+             description="Paper baseline: one CFENN + CRNN autoencoder over all training areas")
 
 
 @hookimpl

@@ -5,6 +5,8 @@
   the (n, n) CSI-environment similarity matrix; `csi-feedback`: the 128-dim CSI embedding
   decoded by the frozen CRNN; the plugin's `twotower/multi-user`, `twotower/map-scale` and
   `twotower/layout-change`: the CSI against the task's environment options.
+- `twotower/multi-bs` (TOFT, Fig. 11): positioning from the concatenated frozen CSI embeddings
+  of one UE at k BSs (`multibs`).
 - `twotower/frozen-head` (TOFT): embeddings of a frozen tower computed once, then a small head
   trained on them: LOS a linear 128 → 2 layer (258 parameters) with cross-entropy (eq. 15),
   beam 128 → 64 → N_beams with the focal loss (eq. 16; 10,336 parameters for 32 beams),
@@ -19,6 +21,7 @@ leaderboard flags the frozen random towers.
 
 from __future__ import annotations
 
+import numpy as np
 
 from zoo_core.bench import Predictor, Strategy
 from zoo_core.bench.strategy import StrategyError
@@ -173,3 +176,76 @@ class FrozenHead(Strategy):
         return Predictor(network_predictor(head, forward, scaler, lambda s: features(net, s, tower)),
                          trainable_parameters=count_trainable(head), input=f"{what} (128)", weights=weights,
                          frozen_random="random" in weights.values(), history=history.epochs)
+
+
+class MultiBSHead(Strategy):
+    """TOFT for multi-BS positioning (Fig. 11): the frozen CFENN embeds the UE's CSI at each of
+    k BSs (the sample's own BS first, see `multibs`), the k·128 values are concatenated and a
+    small MLP regresses the position relative to the sample's BS with MSE (eq. 14)."""
+
+    models = MODELS
+    accepts = ("twotower/*",)
+    tasks = ("positioning",)
+    defaults = {"k": 3, "epochs": 40, "lr": 2e-3, "batch_size": 64, "hidden": 64}
+    cpu_time = "a few seconds (embeddings once, then a head on k x 128 values)"
+
+    def supports(self, task, data):
+        from .multibs import bs_per_ue
+
+        reason = super().supports(task, data)
+        if reason is None and (data.csi.ndim != 5 or data.n_rx * data.n_tx != 32 or data.n_sc * data.n_sym != 64):
+            reason = "needs 32 antennas x 64 subcarriers of CSI (the towers' input)"
+        if reason is None and bs_per_ue(data) < 2:
+            reason = "needs UEs seen by several BSs; this data has one BS per UE"
+        return reason
+
+    def adapt(self, model, task, train, val, *, seed=0, progress=True, k=3, epochs=40, lr=2e-3, batch_size=64,
+              hidden=64, **options):
+        import torch
+
+        from zoo_core.bench.learn import count_trainable, fit_on_task, network_predictor
+
+        from .multibs import bs_per_ue, concatenated
+
+        k = int(k)
+        most = bs_per_ue(train.data)
+        if k < 1:
+            raise StrategyError(f"k (BSs per UE) must be at least 1, got {k}")
+        if k > most:
+            raise StrategyError(f"k={k} BSs per UE asked, but no UE in this data is seen by more than {most} BS"
+                                + ("" if most > 1 else " (one BS per UE: use twotower/frozen-head)"))
+        net = load_model(model)
+        torch.manual_seed(seed)
+
+        def with_gaps(s):
+            return concatenated(lambda d, i: features(net, _Rows(d, i), "csi"), s.data, s.indices, k)
+
+        def inputs(s):
+            return with_gaps(s)[0]
+
+        x_train, short = with_gaps(train)
+
+        width = k * net.encoders["csi"].embed_dim
+        head = toft_head(task.name, width, task.output_spec(train.data).num_outputs, int(hidden))
+        ctx = val.context()
+        ctx.pop("class_names", None)
+        history, scaler, forward = fit_on_task(
+            head, task, x_train, train.targets, inputs(val), val.targets, forward=lambda m, x: m(x),
+            epochs=int(epochs), lr=float(lr), batch_size=int(batch_size), seed=seed, progress=progress,
+            val_context=ctx)
+        weights = _weights(net)
+        return Predictor(network_predictor(head, forward, scaler, inputs), trainable_parameters=count_trainable(head),
+                         input=f"CSI of the UE at {k} BS(s) -> frozen CFENN, concatenated ({width}); "
+                               f"{short} of {len(train)} training samples had fewer BSs (zeros)",
+                         weights=weights, frozen_random="random" in weights.values(), history=history.epochs,
+                         model=None)
+
+
+class _Rows:
+    """The two fields `features` reads of a subset: data and indices."""
+
+    def __init__(self, data, indices):
+        self.data, self.indices = data, np.asarray(indices)
+
+    def __len__(self):
+        return len(self.indices)
