@@ -77,3 +77,17 @@ def test_bench_runs_the_plugin_strategies(tmp_path):
     assert {"twotower/zero-shot", "twotower/frozen-head", "majority"} <= methods
     toft = next(r for r in rows if r["strategy"] == "twotower/frozen-head")
     assert toft["trainable_parameters"] == 258
+
+
+def test_position_head_is_the_beam_head_on_the_environment_tower(city_small, tmp_path):
+    from zoo_core.bench.strategy import get_strategy
+
+    _, folder = _saved(tmp_path)
+    task = get_task("beam")
+    i = np.arange(120)
+    train, val = Subset(city_small, i[:80], task), Subset(city_small, i[80:], task)
+    s = get_strategy("twotower/position-head")
+    assert "tower" not in s.defaults and "does not do los" in s.supports(get_task("los"), city_small)
+    pred = s.adapt(ModelRef("twotower/env-csi-tiny", str(folder)), task, train, val, progress=False, epochs=1)
+    assert pred.trainable_parameters == 10_336 and "EPNN" in pred.input
+    assert pred.predict(val).shape == (40, 32)

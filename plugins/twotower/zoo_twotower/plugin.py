@@ -106,6 +106,8 @@ def register_strategies(register):
     register("twotower/multi-bs", f"{s}:MultiBSHead",
              description="TOFT for multi-BS positioning (Fig. 11): a head on the concatenated frozen CSI "
                          "embeddings of one UE at k BSs")
+    register("twotower/position-head", f"{s}:PositionHead",
+             description="Position-based TOFT: the beam head on the frozen EPNN (map + position vector)")
     b = "zoo_twotower.baselines"
     register("twotower/task-specific-vit", f"{b}:TaskSpecificViT",
              description="Paper baseline: a CFENN-sized ViT on the CSI trained from scratch for one task")

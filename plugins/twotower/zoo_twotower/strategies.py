@@ -249,3 +249,17 @@ class _Rows:
 
     def __len__(self):
         return len(self.indices)
+
+
+class PositionHead(FrozenHead):
+    """Position-based TOFT (Table III) as its own bench row: `twotower/frozen-head` with
+    `tower=env`, so one beam leaderboard holds both the CSI-based and the position-based head."""
+
+    tasks = ("beam",)
+    defaults = {k: v for k, v in FrozenHead.defaults.items() if k != "tower"}
+
+    def supports(self, task, data):
+        return super().supports(task, data) or _needs_environment(task, data)
+
+    def adapt(self, model, task, train, val, **options):
+        return super().adapt(model, task, train, val, tower="env", **options)
