@@ -35,6 +35,22 @@ def test_partners_are_the_same_ue_at_other_bss_strongest_first(city_small):
     assert (table[:, 1] >= 0).mean() > 0.5  # most UEs have a 2nd BS (outage pairs and the cut last area lack some)
 
 
+def test_bs_order_puts_the_other_bss_by_index(city_small):
+    from zoo_twotower.multibs import bs_keys, partners
+
+    d = city_small
+    idx = np.arange(0, len(d), 5)
+    table = partners(d, idx, 5, order="bs")
+    ue, bs = d.extras["ue_id"], d.extras["bs_id"]
+    for row, i in zip(table, idx):
+        others = sorted((j for j in range(len(d)) if ue[j] == ue[i] and j != i), key=lambda j: bs[j])
+        assert list(row[row >= 0]) == [i] + others
+    plain = dataclasses.replace(d, extras={k: v for k, v in d.extras.items() if k != "bs_id"})
+    assert len(set(zip(bs_keys(plain).tolist(), bs.tolist()))) == len(set(bs.tolist()))  # same partition
+    with pytest.raises(ValueError, match="order must be one of"):
+        partners(d, idx, 2, order="angle")
+
+
 def test_ue_keys_without_ue_id_group_by_area_and_position(city_small):
     from zoo_twotower.multibs import ue_keys
 

@@ -4,9 +4,12 @@ each through the frozen CFENN, the k embeddings concatenated.
 The sample format holds one BS–UE pair per sample, so the BSs of one UE are the samples that
 share its UE: `extras["ue_id"]` where the data has it (the city generator), else the same
 area (`scene_id`) and UE position to the millimetre. Each sample's own BS comes first (the
-positioning target is relative to it), then the UE's other BSs by received power, strongest
-first: BS numbering means nothing across areas, received power does. A UE seen by fewer than
-k BSs gets zeros in the missing slots, and the predictor says how many samples had them.
+positioning target is relative to it), then the UE's other BSs: `order="power"`, strongest
+first, for data with many areas, where BS numbering means nothing across areas; `order="bs"`,
+by BS index (`extras["bs_id"]`, else BS position), for one fixed deployment, as the paper's
+Fig. 12 (three given BSs of one scene), where the head may learn where each BS stands. A UE
+seen by fewer than k BSs gets zeros in the missing slots, and the predictor says how many
+samples had them.
 """
 
 from __future__ import annotations
@@ -33,34 +36,53 @@ def bs_per_ue(data) -> int:
     return int(np.bincount(np.unique(ue_keys(data), return_inverse=True)[1].reshape(-1)).max())
 
 
-def partners(data, indices, k: int) -> np.ndarray:
+ORDERS = ("power", "bs")
+
+
+def bs_keys(data) -> np.ndarray:
+    """(N,) integer id of each sample's BS (its index, or its position to the millimetre)."""
+    bs_id = data.extras.get("bs_id") if data.extras else None
+    if bs_id is not None:
+        return np.asarray(bs_id, np.int64)
+    if data.bs_pos is None:
+        raise DataError("order='bs' needs extras['bs_id'] or bs_pos in the data")
+    area = np.zeros(len(data), np.int64) if data.scene_id is None else np.asarray(data.scene_id, np.int64)
+    where = np.round(np.asarray(data.bs_pos, np.float64) * 1000).astype(np.int64)
+    return np.unique(np.column_stack([area, where]), axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def partners(data, indices, k: int, order: str = "power") -> np.ndarray:
     """(n, k) sample indices into `data`: column 0 the sample itself, then the other samples of
-    its UE by received power (strongest first); −1 where the UE has fewer than k BSs."""
+    its UE by received power (strongest first) or by BS index; −1 where the UE has fewer than k BSs."""
     if k < 1:
         raise DataError(f"the number of BSs k must be at least 1, got {k}")
+    if order not in ORDERS:
+        raise DataError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     idx = np.asarray(indices)
     keys = ue_keys(data)
-    power = np.abs(np.asarray(data.csi)).reshape(len(data), -1).astype(np.float64)
-    power = (power ** 2).mean(1)
-    order = np.lexsort((-power, keys))          # grouped by UE, strongest first within a UE
-    sorted_keys = keys[order]
+    if order == "power":
+        rank = -(np.abs(np.asarray(data.csi)).reshape(len(data), -1).astype(np.float64) ** 2).mean(1)
+    else:
+        rank = bs_keys(data)
+    ranked = np.lexsort((rank, keys))          # grouped by UE, then by rank within a UE
+    sorted_keys = keys[ranked]
     out = np.full((len(idx), k), -1, np.int64)
     out[:, 0] = idx
     lows = np.searchsorted(sorted_keys, keys[idx], side="left")
     highs = np.searchsorted(sorted_keys, keys[idx], side="right")
     for row, (i, lo, hi) in enumerate(zip(idx, lows, highs)):
-        others = order[lo:hi]
+        others = ranked[lo:hi]
         others = others[others != i][: k - 1]
         out[row, 1:1 + len(others)] = others
     return out
 
 
-def concatenated(embed, data, indices, k: int):
+def concatenated(embed, data, indices, k: int, order: str = "power"):
     """(n, k·d) concatenated embeddings and the number of rows with a missing BS; `embed(data,
     unique_indices)` gives the (m, d) embeddings of those samples."""
     import torch
 
-    table = partners(data, indices, k)
+    table = partners(data, indices, k, order)
     need = np.unique(table[table >= 0])
     emb = embed(data, need)
     position = {int(j): r for r, j in enumerate(need)}

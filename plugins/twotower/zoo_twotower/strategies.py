@@ -181,12 +181,13 @@ class FrozenHead(Strategy):
 class MultiBSHead(Strategy):
     """TOFT for multi-BS positioning (Fig. 11): the frozen CFENN embeds the UE's CSI at each of
     k BSs (the sample's own BS first, see `multibs`), the k·128 values are concatenated and a
-    small MLP regresses the position relative to the sample's BS with MSE (eq. 14)."""
+    small MLP regresses the position relative to the sample's BS with MSE (eq. 14). `order`
+    ranks the UE's other BSs: "power" (many areas) or "bs" (one fixed deployment)."""
 
     models = MODELS
     accepts = ("twotower/*",)
     tasks = ("positioning",)
-    defaults = {"k": 3, "epochs": 40, "lr": 2e-3, "batch_size": 64, "hidden": 64}
+    defaults = {"k": 3, "order": "power", "epochs": 40, "lr": 2e-3, "batch_size": 64, "hidden": 64}
     cpu_time = "a few seconds (embeddings once, then a head on k x 128 values)"
 
     def supports(self, task, data):
@@ -199,15 +200,17 @@ class MultiBSHead(Strategy):
             reason = "needs UEs seen by several BSs; this data has one BS per UE"
         return reason
 
-    def adapt(self, model, task, train, val, *, seed=0, progress=True, k=3, epochs=40, lr=2e-3, batch_size=64,
-              hidden=64, **options):
+    def adapt(self, model, task, train, val, *, seed=0, progress=True, k=3, order="power", epochs=40, lr=2e-3,
+              batch_size=64, hidden=64, **options):
         import torch
 
         from zoo_core.bench.learn import count_trainable, fit_on_task, network_predictor
 
-        from .multibs import bs_per_ue, concatenated
+        from .multibs import ORDERS, bs_per_ue, concatenated
 
         k = int(k)
+        if order not in ORDERS:
+            raise StrategyError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
         most = bs_per_ue(train.data)
         if k < 1:
             raise StrategyError(f"k (BSs per UE) must be at least 1, got {k}")
@@ -218,7 +221,7 @@ class MultiBSHead(Strategy):
         torch.manual_seed(seed)
 
         def with_gaps(s):
-            return concatenated(lambda d, i: features(net, _Rows(d, i), "csi"), s.data, s.indices, k)
+            return concatenated(lambda d, i: features(net, _Rows(d, i), "csi"), s.data, s.indices, k, order)
 
         def inputs(s):
             return with_gaps(s)[0]
@@ -235,7 +238,8 @@ class MultiBSHead(Strategy):
             val_context=ctx)
         weights = _weights(net)
         return Predictor(network_predictor(head, forward, scaler, inputs), trainable_parameters=count_trainable(head),
-                         input=f"CSI of the UE at {k} BS(s) -> frozen CFENN, concatenated ({width}); "
+                         input=f"CSI of the UE at {k} BS(s) (own, then by {order}) -> frozen CFENN, concatenated "
+                               f"({width}); "
                                f"{short} of {len(train)} training samples had fewer BSs (zeros)",
                          weights=weights, frozen_random="random" in weights.values(), history=history.epochs,
                          model=None)
