@@ -2,8 +2,9 @@
 
 Why not timm's VisionTransformer: its attention has one fused `qkv` Linear, and peft can
 only wrap whole Linear modules, so LoRA on query and value only (the paper's eqs. 15-16)
-needs `q`, `k` and `v` as three modules. Everything else comes from `timm.layers`
-(PatchEmbed, Mlp, DropPath). Checkpoints with a fused `qkv` (timm, MAE, the authors' code)
+needs `q`, `k` and `v` as three modules. The rest are timm's layers (PatchEmbed, Mlp,
+DropPath) as copies in `layers.py`, so that building an encoder does not import timm
+(and torchvision). Checkpoints with a fused `qkv` (timm, MAE, the authors' code)
 are converted on load by `convert_state_dict`.
 
 One patch embedding per input channel count (spectrogram 1, WiFi CSI 3, 5G CSI 4, ...)
@@ -18,13 +19,13 @@ from typing import Annotated, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from timm.layers import DropPath, Mlp, PatchEmbed
 from torch import nn
 
 from zoo_core import Backbone
 from zoo_core.validation import Range, Rate, Size
 
 from .errors import InputShapeError
+from .layers import DropPath, Mlp, PatchEmbed
 
 MAX_PATCHES = 1 << 16  # 256 x 256 patches, far beyond any wireless image
 #: the paper's Table I encoder and decoder
