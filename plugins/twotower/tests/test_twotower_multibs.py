@@ -97,3 +97,15 @@ def test_one_bs_per_ue_is_refused_with_a_reason(saved):
     sub = Subset(single, np.arange(40), task)
     with pytest.raises(StrategyError, match="one BS per UE"):
         s.adapt(ModelRef("twotower/env-csi-tiny", str(saved)), task, sub, sub, progress=False, k=2, epochs=1)
+
+
+def test_one_bs_is_the_frozen_head(city_small, saved):
+    task = get_task("positioning")
+    i = np.arange(150)
+    train, val, test = Subset(city_small, i[:100], task), Subset(city_small, i[100:130], task), \
+        Subset(city_small, i[130:], task)
+    ref = ModelRef("twotower/env-csi-tiny", str(saved))
+    opts = dict(seed=0, progress=False, epochs=2, lr=2e-3, batch_size=32, hidden=64)
+    one = get_strategy("twotower/multi-bs").adapt(ref, task, train, val, k=1, **opts).predict(test)
+    head = get_strategy("twotower/frozen-head").adapt(ref, task, train, val, **opts).predict(test)
+    np.testing.assert_allclose(one, head, rtol=1e-5, atol=1e-4)
