@@ -38,6 +38,7 @@ from zoo_core.bench.strategy import Predictor, StrategyError
 from zoo_core.tasks import get_task
 
 from .heads import CRNNHead
+from .losses import focal_loss
 from .plugin import SIZES
 from .towers import CFENN
 from .transforms import csi_rms, csi_to_real, real_to_csi
@@ -101,8 +102,6 @@ def _csi_shape_reason(data) -> str | None:
 
 def focal(logits, target, gamma: float):
     """Eq. 16 over the samples with a beam label (label −1: outage, no best beam)."""
-    from .losses import focal_loss
-
     keep = target >= 0
     if not bool(keep.any()):
         return logits.sum() * 0.0
