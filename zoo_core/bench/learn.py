@@ -66,6 +66,10 @@ def predict_outputs(module: nn.Module, forward: Callable, x, batch_size: int = 2
 
 
 class _Pairs(torch.utils.data.Dataset):
+    """(inputs, targets) rows. `__getitems__`, which DataLoader calls with a whole batch of
+    positions, gathers each field once; `fit` passes the result through, where
+    the per-sample path made `batch_size` items and stacked them again (default_collate)."""
+
     def __init__(self, x, y):
         self.x, self.y = x, y
 
@@ -74,6 +78,29 @@ class _Pairs(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return _rows(self.x, i), self.y[i]
+
+    def __getitems__(self, positions):
+        idx = np.asarray(positions, dtype=np.int64)
+        return [_gather(self.x, idx), _gather(self.y, idx)]
+
+
+def _gather(x, idx: np.ndarray):
+    """Rows `idx` of a tensor, array or dict of them, as default_collate would give them."""
+    if isinstance(x, dict):
+        return {k: _gather(v, idx) for k, v in x.items()}
+    if isinstance(x, torch.Tensor):
+        return x[torch.from_numpy(idx)]
+    return torch.as_tensor(np.asarray(x)[idx])
+
+
+def _passthrough(batch):
+    return batch
+
+
+def _training_data(x, y):
+    """(dataset, collate_fn) for `fit`: its own seeded DataLoader then draws the same batches
+    as over per-sample items, and each batch is one `_Pairs.__getitems__` gather, passed through."""
+    return _Pairs(x, y), _passthrough
 
 
 def fit_on_task(module: nn.Module, task, x_train, y_train: np.ndarray, x_val, y_val: np.ndarray, *,
@@ -100,7 +127,8 @@ def fit_on_task(module: nn.Module, task, x_train, y_train: np.ndarray, x_val, y_
 
     cfg = TrainConfig(epochs=epochs, lr=lr, optimizer="adamw", weight_decay=weight_decay, batch_size=batch_size,
                       seed=seed, progress=progress, monitor=primary, monitor_mode="max" if higher else "min")
-    history = fit(module, _Pairs(x_train, y), loss_fn, cfg, evaluate=evaluate, param_groups=param_groups)
+    data, collate = _training_data(x_train, y)
+    history = fit(module, data, loss_fn, cfg, evaluate=evaluate, collate_fn=collate, param_groups=param_groups)
     return history, scaler, forward
 
 
