@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo_core.data.blas import single_blas_thread
 from zoo_core.data.errors import DataFormatError
 
 
 # ---------------------------------------------------------------------- shared maths
+@single_blas_thread
 def kron_lmmse(y: np.ndarray, r_left: np.ndarray, r_right: np.ndarray, noise_var,
                r_right_out: np.ndarray | None = None) -> np.ndarray:
     """LMMSE of X from Y = X + W for cov(vec X) = r_right (x) r_left (column-major vec).

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo_core.data.blas import single_blas_thread
 from zoo_core.data.errors import GeneratorParameterError, OptionalDependencyError
 
 SPEED_OF_LIGHT = 299_792_458.0
@@ -111,6 +112,7 @@ def _per_sample(rng, value, n: int, name: str) -> np.ndarray:
     return rng.uniform(float(value[0]), float(value[1]), size=n)
 
 
+@single_blas_thread
 def _tdl_channels(rng, n: int, p: dict, progress: bool) -> np.ndarray:
     """(n, n_rx, n_sc, n_sym) complex64 channel grids of the "tdl" model."""
     delays, powers = tap_profile(p["delay_spread_s"], p["tap_spacing_s"], p["n_taps"])
