@@ -22,6 +22,14 @@ class TwoTowerObjective(Objective):
         self.clip = ClipLoss()
         self.reconstruction = reconstruction and "csi-feedback" in model.heads
         self.last: dict[str, float] = {}
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def epoch_means(self) -> dict[str, float]:
+        """Each term's mean over the batches since the last call (the epoch's record)."""
+        out = {k: v / max(1, self._count) for k, v in self._sums.items()}
+        self._sums, self._count = {}, 0
+        return out
 
     def modules_in_use(self):
         used = [self.model.encoders["csi"], self.model.encoders["env"], self.model.heads[self.task]]
@@ -43,6 +51,10 @@ class TwoTowerObjective(Objective):
             loss = loss_c + loss_r
             self.last["reconstruction"] = float(loss_r.detach())
         self.last["contrastive"] = float(loss_c.detach())
+        if self.training:
+            self._count += 1
+            for k, v in self.last.items():
+                self._sums[k] = self._sums.get(k, 0.0) + v
         return loss
 
 
@@ -50,3 +62,25 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -
     """Eq. 16: −(1/N) Σ_i Σ_j m_ij (1 − q_ij)^γ log q_ij, q = softmax(logits), m one-hot."""
     logq = F.log_softmax(logits.float(), dim=-1).gather(1, target.long()[:, None])[:, 0]
     return -((1 - logq.exp()) ** gamma * logq).mean()
+
+
+class ReconstructionObjective(Objective):
+    """L_R alone, on a frozen CSI tower: the CRNN fitted afterwards to a model pre-trained
+    without one (the `two-tower` variant), the reference for the paper's argument that
+    training the CRNN jointly makes the embedding keep the channel."""
+
+    def __init__(self, model, task: str = "csi-feedback"):
+        super().__init__(model)
+        self.task = task
+        self.last: dict[str, float] = {}
+
+    def modules_in_use(self):
+        return [self.model.heads[self.task]]
+
+    def forward(self, batch) -> torch.Tensor:
+        with torch.no_grad():
+            emb = self.model.encode(batch, "csi")
+            target = self.model.encoders["csi"].transform(batch["csi"])
+        loss = F.mse_loss(self.model.heads[self.task](emb), target)
+        self.last["reconstruction"] = float(loss.detach())
+        return loss

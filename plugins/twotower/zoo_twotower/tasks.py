@@ -114,19 +114,23 @@ class MultiUser(OptionTask):
 
     def candidates(self, data, indices) -> np.ndarray:
         """(n, K) sample indices: the sample itself at its true position, and the next K−1
-        samples of the same BS in index order (cyclically)."""
+        samples of the same BS in index order (cyclically). A BS with fewer than K samples in
+        the data (the last one of a generated set is cut at n) takes the next samples of its
+        whole area instead."""
         idx = np.asarray(indices)
-        bs = data.extras["bs_id"]
-        order = np.lexsort((np.arange(len(bs)), bs))
-        sorted_bs = bs[order]
-        start = np.searchsorted(sorted_bs, bs[idx], side="left")
-        count = np.searchsorted(sorted_bs, bs[idx], side="right") - start
-        if (count < self.k).any():
-            raise TaskError(f"multi-user matching needs at least {self.k} UEs per BS")
-        rank = np.empty(len(bs), np.int64)
-        rank[order] = np.arange(len(bs)) - np.searchsorted(sorted_bs, sorted_bs, side="left")
-        others = [order[start + (rank[idx] + j) % count] for j in range(1, self.k)]
-        return np.stack(_place(true_position(idx, self.k), others, idx), axis=1)
+        bs = np.asarray(data.extras["bs_id"], np.int64)
+        area = np.asarray(data.scene_id, np.int64)
+        small = np.bincount(bs)[bs[idx]] < self.k
+        others = np.empty((len(idx), self.k - 1), np.int64)
+        for pool_of, rows in ((bs, ~small), (area, small)):
+            for key in np.unique(pool_of[idx[rows]]):
+                pool = np.flatnonzero(pool_of == key)
+                if len(pool) < self.k:
+                    raise TaskError(f"multi-user matching needs at least {self.k} UEs per area")
+                mine = np.flatnonzero(rows & (pool_of[idx] == key))
+                at = np.searchsorted(pool, idx[mine])
+                others[mine] = pool[(at[:, None] + np.arange(1, self.k)) % len(pool)]
+        return np.stack(_place(true_position(idx, self.k), list(others.T), idx), axis=1)
 
     def zero_shot(self, model, data, indices):
         import torch

@@ -108,7 +108,7 @@ class CFENN(_Tower):
         if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
             raise InputShapeError(f"CFENN takes CSI of shape (batch, {', '.join(map(str, self.input_shape))}) "
                                   f"(real/imag, antennas, subcarriers), got {tuple(x.shape)}")
-        return self._encode_tokens(self.conv1(x).flatten(2).transpose(1, 2))
+        return self._encode_tokens(self.conv1(x.to(self.conv1.weight.dtype)).flatten(2).transpose(1, 2))
 
 
 class EPNN(_Tower):

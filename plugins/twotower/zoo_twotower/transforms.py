@@ -26,19 +26,20 @@ def csi_rms(csi: torch.Tensor) -> torch.Tensor:
 
 
 def csi_to_real(csi: torch.Tensor) -> torch.Tensor:
-    """(B, rx, tx, sc, sym) complex → (B, 2, rx·tx, sc·sym) real, not normalised."""
+    """(B, rx, tx, sc, sym) complex → (B, 2, rx·tx, sc·sym) real, not normalised (float32 from
+    complex64, float64 from complex128: the towers cast to their own dtype)."""
     if csi.ndim != 5 or not torch.is_complex(csi):
         raise InputShapeError(f"csi must be complex (batch, rx, tx, subcarrier, symbol), got "
                               f"{tuple(csi.shape)} {csi.dtype}")
     b, rx, tx, sc, sym = csi.shape
     h = csi.reshape(b, rx * tx, sc, sym).permute(0, 1, 3, 2).reshape(b, rx * tx, sym * sc)
-    return torch.stack([h.real, h.imag], dim=1).float()
+    return torch.stack([h.real, h.imag], dim=1)
 
 
 def real_to_csi(x: torch.Tensor, shape: tuple[int, int, int, int]) -> torch.Tensor:
     """Inverse of `csi_to_real` for per-sample shape (rx, tx, sc, sym): (B, 2, A, S) → complex."""
     rx, tx, sc, sym = shape
-    h = torch.complex(x[:, 0].float(), x[:, 1].float()).reshape(len(x), rx * tx, sym, sc).permute(0, 1, 3, 2)
+    h = torch.complex(x[:, 0], x[:, 1]).reshape(len(x), rx * tx, sym, sc).permute(0, 1, 3, 2)
     return h.reshape(len(x), rx, tx, sc, sym)
 
 
@@ -70,12 +71,12 @@ class Environment(Transform):
         if vec.ndim != 2 or vec.shape != (edges.shape[0], 8):
             raise InputShapeError(f"position_vector must be ({edges.shape[0]}, 8), got {tuple(vec.shape)}")
         size, m = edges.shape[1], self.config["map_size"]
-        e = edges.float()[:, None]
+        e = edges[:, None].to(torch.promote_types(edges.dtype, torch.float32))
         if size > m:
             e = F.adaptive_max_pool2d(e, m)
         elif size < m:
             e = F.interpolate(e, size=(m, m), mode="nearest")
-        v = vec.float()
+        v = vec.to(torch.promote_types(vec.dtype, torch.float32))
         px = float(size)
         hs, sr = self.config["height_scale_m"], self.config["scale_ref"]
         scale = torch.tensor([1 / px, 1 / px, 1 / hs, 1 / px, 1 / px, 1 / hs, 1.0, 1 / sr], dtype=v.dtype,

@@ -50,8 +50,12 @@ def per_area_matching(model, data, indices) -> dict[int, float]:
 def reconstruct(model, data, indices, batch_size: int = 256) -> np.ndarray:
     """CSI feedback through the frozen CFENN and CRNN (the 128-dim embedding is the feedback),
     rescaled by each sample's RMS (sent alongside); the data's csi layout."""
+    from .errors import TwotowerError
     from .transforms import csi_rms, real_to_csi
 
+    if "csi-feedback" not in model.heads:
+        raise TwotowerError("this model has no CRNN (variant two-tower): it cannot reconstruct CSI; "
+                            "zoo_twotower.recipes.fit_crnn_after fits one on its frozen CSI tower")
     idx = np.asarray(indices)
     model.eval()
     out = []

@@ -1,0 +1,78 @@
+"""Zero-shot CSI feedback, the part that needs no long training: the frozen path from data to
+reconstructed CSI is exact when the encoder and CRNN are an identity, and the CRNN fitted
+after a CRNN-less pre-training trains the CRNN alone."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+
+class _Flatten(nn.Module):
+    """Stands in for the CSI tower: the transform's output, flattened (an identity encoder)."""
+
+    def __init__(self, transform):
+        super().__init__()
+        self.transform = transform
+
+    def forward(self, batch, transform=True):
+        return self.transform(batch["csi"]).flatten(1)
+
+
+class _Unflatten(nn.Module):
+    def forward(self, x):
+        return x.view(len(x), 2, 32, 64)
+
+
+def test_reconstruct_is_exact_through_an_identity_encoder_and_crnn(city_small):
+    from zoo_core.tasks import CSIFeedback
+    from zoo_twotower.model import create
+    from zoo_twotower.zeroshot import reconstruct
+
+    model = create("tiny", "crnn")
+    model.encoders["csi"] = _Flatten(model.encoders["csi"].transform)
+    model.encode = lambda batch, tower: model.encoders[tower](batch)
+    model.heads["csi-feedback"] = _Unflatten()
+    idx = np.array([3, 40, 41, 250])
+    got = reconstruct(model, city_small, idx, batch_size=3)  # two chunks
+    np.testing.assert_allclose(got, city_small.csi[idx], rtol=1e-5, atol=1e-12)
+    assert CSIFeedback().metrics(got, city_small.csi[idx])["nmse_db"] < -80
+
+
+def test_model_without_crnn_cannot_reconstruct(city_small):
+    from zoo_twotower.errors import TwotowerError
+    from zoo_twotower.model import create
+    from zoo_twotower.zeroshot import reconstruct
+
+    with pytest.raises(TwotowerError, match="no CRNN"):
+        reconstruct(create("tiny", "two-tower"), city_small, [0, 1])
+
+
+def test_crnn_fitted_after_trains_the_crnn_alone(city_small):
+    from zoo_core.train import TrainConfig
+    from zoo_twotower.data import PairDataset, whole_batch
+    from zoo_twotower.model import create
+    from zoo_twotower.recipes import fit_crnn_after, library_schedule
+
+    torch.manual_seed(0)
+    model = create("tiny", "two-tower")
+    towers = {k: v.detach().clone() for k, v in model.encoders.state_dict().items()}
+    loader = torch.utils.data.DataLoader(PairDataset(city_small, np.arange(32)), batch_size=16, shuffle=False,
+                                         drop_last=True, collate_fn=whole_batch)
+    torch.manual_seed(7)  # the CRNN's initial weights, rebuilt below
+    out = fit_crnn_after(model, loader, "tiny", TrainConfig(epochs=2, lr=1e-3, progress=False),
+                         library_schedule(1, 3))
+    assert "csi-feedback" in model.heads and out["crnn_after_final_reconstruction"] > 0
+    for k, v in model.encoders.state_dict().items():
+        assert torch.equal(v, towers[k]), k
+    assert all(p.requires_grad for p in model.heads["csi-feedback"].parameters())
+    # the CRNN moved from its initial weights
+    from zoo_twotower.plugin import SIZES
+
+    other = create("tiny", "two-tower")
+    torch.manual_seed(7)
+    initial = other.add_task("csi-feedback", "twotower/crnn", towers=["csi"],
+                                                    **SIZES["tiny"]["crnn"])
+    trained = model.heads["csi-feedback"].state_dict()
+    assert all(v.shape == trained[k].shape for k, v in initial.state_dict().items())
+    assert any(not torch.equal(v, trained[k]) for k, v in initial.state_dict().items())
