@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 #: the last commit before the fixes this script measures (issue 14, part 3)
 DEFAULT_BASELINE = "a9df6c5"
+#: what issue 14's recipe fixes changed: by default "before" is the "after" tree with only these
+#: paths taken from the baseline commit, so others' work committed since does not count
+FIXED_PATHS = ("zoo_core/bench", "zoo_core/data", "plugins/wavesfm/zoo_wavesfm", "plugins/lvm4csi/zoo_lvm4csi")
 #: folders that hold a package of the project (each goes on PYTHONPATH)
 PACKAGE_DIRS = (".", "plugins/wavesfm", "plugins/lvm4csi", "plugins/csiclip", "plugins/twotower",
                 "tests/example_plugin")
@@ -83,11 +87,12 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def export_tree(rev: str, dest: Path) -> Path:
-    """The files of commit `rev` in `dest` (git archive: no worktree bookkeeping left behind)."""
-    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, check=True,
+def export_tree(rev: str, dest: Path, paths: tuple[str, ...] = ()) -> Path:
+    """The files of commit `rev` (only `paths`, if given) in `dest` (git archive: no worktree
+    bookkeeping left behind)."""
+    archive = subprocess.run(["git", "archive", "--format=tar", rev, *paths], cwd=ROOT, check=True,
                              capture_output=True).stdout
-    dest.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest
 
@@ -117,6 +122,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", default=DEFAULT_BASELINE, help="git revision of the 'before' code")
     ap.add_argument("--after", default="HEAD", help="git revision of the 'after' code, or 'worktree'")
+    ap.add_argument("--whole-baseline", action="store_true",
+                    help="'before' is the whole baseline commit (default: the 'after' tree with only "
+                         f"{', '.join(FIXED_PATHS)} from the baseline)")
     ap.add_argument("--repeat", type=int, default=2, help="before/after pairs per job (default 2)")
     ap.add_argument("-k", dest="only", action="append", default=[], help="only jobs whose name contains this")
     ap.add_argument("--full", action="store_true", help="the README's main job with its defaults")
@@ -132,16 +140,25 @@ def main(argv=None) -> int:
         jobs = {k: v for k, v in jobs.items() if any(w in k for w in args.only)}
     sha = _git("rev-parse", "--short", args.baseline)
     after = "worktree" if args.after == "worktree" else _git("rev-parse", "--short", args.after)
-    between = _git("log", "--oneline", f"{sha}..{'HEAD' if after == 'worktree' else after}").splitlines()
-    print(f"before: commit {sha}; after: {'the working tree' if after == 'worktree' else 'commit ' + after} "
-          f"({len(between)} commits later); {args.repeat} alternating pairs per job")
+    scope = () if args.whole_baseline else FIXED_PATHS
+    between = _git("log", "--oneline", f"{sha}..{'HEAD' if after == 'worktree' else after}", "--", *scope).splitlines()
+    what = f"commit {sha}" if args.whole_baseline else f"the 'after' tree with {', '.join(scope)} of commit {sha}"
+    print(f"before: {what}\nafter: {'the working tree' if after == 'worktree' else 'commit ' + after}; "
+          f"{args.repeat} alternating pairs per job; the commits between:")
     for line in between:
         print(f"    {line[:110]}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="wzoo-bench-recipes-") as tmp:
-        before = export_tree(args.baseline, Path(tmp) / "before")
-        trees = {"before": before,
-                 "after": ROOT if after == "worktree" else export_tree(after, Path(tmp) / "after")}
+        after_tree = ROOT if after == "worktree" else export_tree(after, Path(tmp) / "after")
+        if args.whole_baseline:
+            before = export_tree(args.baseline, Path(tmp) / "before")
+        else:
+            before = Path(tmp) / "before"
+            shutil.copytree(after_tree, before, ignore=shutil.ignore_patterns(".git", ".venv", "runs", "*.egg-info"))
+            for rel in FIXED_PATHS:
+                shutil.rmtree(before / rel, ignore_errors=True)
+            export_tree(args.baseline, before, FIXED_PATHS)
+        trees = {"before": before, "after": after_tree}
         for name, commands in jobs.items():
             times = {"before": [], "after": []}
             for r in range(args.repeat):
