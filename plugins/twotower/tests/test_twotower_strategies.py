@@ -91,3 +91,24 @@ def test_position_head_is_the_beam_head_on_the_environment_tower(city_small, tmp
     pred = s.adapt(ModelRef("twotower/env-csi-tiny", str(folder)), task, train, val, progress=False, epochs=1)
     assert pred.trainable_parameters == 10_336 and "EPNN" in pred.input
     assert pred.predict(val).shape == (40, 32)
+
+
+def test_a_default_bench_plans_the_plugin_strategies_and_baselines(city_small, tmp_path):
+    from zoo_core.bench.runner import plan
+
+    _, folder = _saved(tmp_path)
+    want = {
+        "los": {"twotower/zero-shot", "twotower/frozen-head", "twotower/task-specific-vit", "twotower/task-general-vit"},
+        "positioning": {"twotower/frozen-head", "twotower/multi-bs", "twotower/task-specific-vit",
+                        "twotower/task-general-vit"},
+        "beam": {"twotower/frozen-head", "twotower/position-head", "twotower/task-specific-vit",
+                 "twotower/task-general-vit", "twotower/position-mlp"},
+        "csi-feedback": {"twotower/zero-shot", "twotower/area-specific-vit", "twotower/area-general-vit"},
+        "retrieval": {"twotower/zero-shot"},
+    }
+    for name, strategies in want.items():
+        entries, skipped = plan(get_task(name), city_small, starts={"twotower/env-csi-tiny": str(folder)})
+        planned = {e.strategy for e in entries}
+        assert strategies <= planned, (name, strategies - planned, [s for s in skipped if "twotower" in s["strategy"]])
+    not_beam = {e.strategy for e in plan(get_task("los"), city_small)[0]}
+    assert "twotower/position-mlp" not in not_beam and "twotower/area-general-vit" not in not_beam
