@@ -87,11 +87,11 @@ def position_mlp(beams: int, hidden: int = 64, width: int = 128) -> nn.Sequentia
 
 # ---------------------------------------------------------------------- inputs and losses
 def csi_input(data, indices):
-    """(n, 2, antennas, subcarriers) real/imag CSI, each sample divided by its RMS (the
+    """(n, 2, antennas, subcarriers) float32 real/imag CSI, each sample divided by its RMS (the
     `twotower/csi` transform) and the (n,) RMS values that undo it."""
     h = torch.from_numpy(np.ascontiguousarray(data.csi[np.asarray(indices)]))
     rms = csi_rms(h)
-    return csi_to_real(h) / rms[:, None, None, None], rms
+    return (csi_to_real(h) / rms[:, None, None, None].to(h.real.dtype)).float(), rms
 
 
 def _csi_shape_reason(data) -> str | None:
