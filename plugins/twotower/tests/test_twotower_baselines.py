@@ -174,5 +174,8 @@ def test_baselines_refuse_data_they_cannot_use(city_small):
     for name, task in (("twotower/task-specific-vit", "los"), ("twotower/area-general-vit", "csi-feedback")):
         assert "32 antennas" in get_strategy(name).supports(get_task(task), odd)
     assert "is a beam baseline" in get_strategy("twotower/position-mlp").supports(get_task("los"), small)
+    no_los = dataclasses.replace(small, los=None, labels={k: v for k, v in small.labels.items() if k != "los"})
+    assert "needs position, LOS and beam labels" in get_strategy("twotower/task-general-vit").supports(
+        get_task("positioning"), no_los)
     no_areas = dataclasses.replace(small, scene_id=None, env_map=None, env_edges=None, map_scale=None)
     assert "scene_id" in get_strategy("twotower/area-specific-vit").supports(get_task("csi-feedback"), no_areas)

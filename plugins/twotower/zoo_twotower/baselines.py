@@ -35,6 +35,7 @@ from torch.nn import functional as F
 from zoo_core.bench.baselines import Baseline
 from zoo_core.bench.learn import TargetScaler, count_trainable, fit_on_task, network_predictor, predict_outputs
 from zoo_core.bench.strategy import Predictor, StrategyError
+from zoo_core.errors import WzooError
 from zoo_core.tasks import get_task
 
 from .heads import CRNNHead
@@ -188,7 +189,7 @@ class TaskGeneralViT(_ViTBaseline):
             try:
                 for name in GENERAL_OUTPUTS:
                     get_task(name).targets(data, [0])
-            except Exception as exc:  # a label the data does not have
+            except WzooError as exc:  # a label the data does not have
                 return f"needs position, LOS and beam labels ({exc})"
         return reason
 
