@@ -215,8 +215,8 @@ class MultiBSHead(Strategy):
         if k < 1:
             raise StrategyError(f"k (BSs per UE) must be at least 1, got {k}")
         if k > most:
-            raise StrategyError(f"k={k} BSs per UE asked, but no UE in this data is seen by more than {most} BS"
-                                + ("" if most > 1 else " (one BS per UE: use twotower/frozen-head)"))
+            raise StrategyError(f"k={k} BSs per UE asked, but no UE in this data is seen by more than {most} "
+                                + ("BSs" if most > 1 else "BS (one BS per UE: use twotower/frozen-head)"))
         net = load_model(model)
         torch.manual_seed(seed)
 
