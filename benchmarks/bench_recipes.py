@@ -42,7 +42,7 @@ PACKAGE_DIRS = (".", "plugins/wavesfm", "plugins/lvm4csi", "plugins/csiclip", "p
 JOBS = {
     "main": [  # the README's main job, smaller: fewer samples and epochs
         ["run", "wavesfm/pretrain", "--out", "{out}/pretrain", "--set", "epochs=3", "--set", "n_samples=512"],
-        ["bench", "los", "--from", "{out}/pretrain/model", "--out", "{out}/bench-los", "--n", "300",
+        ["bench", "los", "--from", "{out}/pretrain/model", "--out", "{out}/bench-los", "--n", "500",
          "--set", "epochs=1", "--quiet"],
     ],
     "wavesfm/pretrain": [["run", "wavesfm/pretrain", "--out", "{out}", "--set", "epochs=3",
