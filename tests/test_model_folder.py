@@ -50,12 +50,18 @@ def test_transform_config_is_applied_and_restored(saved):
     assert zoo_core.from_pretrained(str(folder)).transform.config == {"mean": [0.5], "std": [2.0]}
 
 
-def test_round_trip_is_bit_identical(saved):
+@pytest.mark.parametrize("as_path", [False, True], ids=["str", "Path"])
+def test_round_trip_is_bit_identical(saved, as_path):
     model, folder = saved
-    loaded = zoo_core.from_pretrained(str(folder))
+    loaded = zoo_core.from_pretrained(folder if as_path else str(folder))
     for key, value in model.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[key]), key
     assert torch.equal(model(X, task="positioning"), loaded(X, task="positioning"))
+
+
+def test_a_reference_of_another_type_is_one_line():
+    with pytest.raises(NotAZooModelError, match="not int"):
+        zoo_core.from_pretrained(3)
 
 
 def test_contract_kit_passes_and_reports(tmp_path):

@@ -69,9 +69,13 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def resolve(ref: str, revision: str | None = None, local_files_only: bool = False,
+def resolve(ref: str | os.PathLike, revision: str | None = None, local_files_only: bool = False,
             force_download: bool = False) -> Path:
     """Turn a reference (folder, hf-hub:..., registered name) into a local model folder."""
+    ref = os.fspath(ref) if isinstance(ref, os.PathLike) else ref
+    if not isinstance(ref, str):
+        raise NotAZooModelError(f"a model reference is a folder path, 'hf-hub:org/name' or a registered name, "
+                                f"not {type(ref).__name__}")
     path = Path(ref).expanduser()
     if not ref.startswith(HUB_PREFIX) and path.exists():
         if path.is_file():
@@ -234,8 +238,9 @@ def _hub_error(exc: BaseException, doing: str) -> HubError | None:
     return None
 
 
-def from_pretrained(ref: str, revision: str | None = None, local_files_only: bool = False):
-    """Load a model from a local folder, `hf-hub:org/name[@rev]`, or a registered name."""
+def from_pretrained(ref: str | os.PathLike, revision: str | None = None, local_files_only: bool = False):
+    """Load a model from a local folder (str or Path), `hf-hub:org/name[@rev]`, or a registered name."""
+    ref = os.fspath(ref) if isinstance(ref, os.PathLike) else ref
     folder = resolve(ref, revision, local_files_only)
     try:
         return load_model_folder(folder)
