@@ -260,3 +260,15 @@ def test_data_of_whole_batches_trains_one_item_per_step():
     fit(torch.nn.Linear(3, 1), items, lambda m, b: steps.append(b[0].shape) or _mse(m, b),
         TrainConfig(epochs=1, lr=0.1, batch_size=None, progress=False))
     assert steps == [torch.Size([4, 3])] * 6
+
+
+def test_drop_last_leaves_out_the_short_batch():
+    sizes = []
+    data = TensorDataset(torch.randn(20, 3), torch.randn(20, 1))
+    for drop, expected in ((False, [8, 8, 4]), (True, [8, 8])):
+        sizes.clear()
+        fit(torch.nn.Linear(3, 1), data, lambda m, b: sizes.append(len(b[0])) or _mse(m, b),
+            TrainConfig(epochs=1, batch_size=8, drop_last=drop, progress=False))
+        assert sizes == expected
+    with pytest.raises(WzooError, match="no whole batch"):
+        fit(torch.nn.Linear(3, 1), data, _mse, TrainConfig(epochs=1, batch_size=32, drop_last=True, progress=False))

@@ -38,6 +38,7 @@ class TrainConfig:
     plateau_factor: float = 0.1  # "plateau": the lr is multiplied by this at each drop
     early_stopping: int | None = None  # stop after this many epochs without a better `monitor`
     batch_size: int | None = 64  # None: each item of the training data is a whole batch already
+    drop_last: bool = False  # drop a last, smaller batch (a contrastive step on a few pairs means little)
     grad_clip: float | None = None
     seed: int = 0
     mixed_precision: str = "no"  # no | bf16
@@ -151,10 +152,13 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
             loader = _whole_batches(train_data, True, generator, collate_fn)
         elif collate_fn is None and isinstance(train_data, WirelessDataset):
             # whole batches, one gather per field; the same shuffle and sharding as below
-            loader = train_data.loader(cfg.batch_size, shuffle=True, generator=generator)
+            loader = train_data.loader(cfg.batch_size, shuffle=True, generator=generator, drop_last=cfg.drop_last)
         else:
-            loader = DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True,
-                                generator=generator, collate_fn=collate_fn)
+            loader = DataLoader(train_data, batch_size=cfg.batch_size, shuffle=True, generator=generator,
+                                collate_fn=collate_fn, drop_last=cfg.drop_last)
+        if len(loader) == 0:
+            raise WzooError(f"{len(train_data)} training samples make no whole batch of {cfg.batch_size}; "
+                            "lower batch_size or set drop_last=False")
     objective.dist = DistContext.current()
     groups = param_groups or [{"params": [p for p in objective.parameters() if p.requires_grad]}]
     if not any(p.requires_grad for g in groups for p in g["params"]):
