@@ -50,18 +50,17 @@ def test_model_without_crnn_cannot_reconstruct(city_small):
 
 def test_crnn_fitted_after_trains_the_crnn_alone(city_small):
     from zoo_core.train import TrainConfig
-    from zoo_twotower.data import PairDataset, whole_batch
+    from zoo_twotower.data import PairDataset
     from zoo_twotower.model import create
     from zoo_twotower.recipes import fit_crnn_after, library_schedule
 
     torch.manual_seed(0)
     model = create("tiny", "two-tower")
     towers = {k: v.detach().clone() for k, v in model.encoders.state_dict().items()}
-    loader = torch.utils.data.DataLoader(PairDataset(city_small, np.arange(32)), batch_size=16, shuffle=False,
-                                         drop_last=True, collate_fn=whole_batch)
+    pairs = PairDataset(city_small, np.arange(32))
     torch.manual_seed(7)  # the CRNN's initial weights, rebuilt below
-    out = fit_crnn_after(model, loader, "tiny", TrainConfig(epochs=2, lr=1e-3, progress=False),
-                         library_schedule(1, 3))
+    out = fit_crnn_after(model, pairs, "tiny", TrainConfig(epochs=2, lr=1e-3, batch_size=16, drop_last=True,
+                                                           progress=False), library_schedule(1, 3))
     assert "csi-feedback" in model.heads and out["crnn_after_final_reconstruction"] > 0
     for k, v in model.encoders.state_dict().items():
         assert torch.equal(v, towers[k]), k

@@ -86,7 +86,7 @@ def evaluate_zero_shot(model, data, indices) -> tuple[dict[str, float], dict[int
     return out, per_area
 
 
-def fit_crnn_after(model, loader, size: str, config, scheduler) -> dict:
+def fit_crnn_after(model, dataset, size: str, config, scheduler) -> dict:
     """"Zero-shot CSI feedback without CRNN" made measurable: a model pre-trained with no CRNN
     (variant `two-tower`) cannot reconstruct at all (NMSE 0 dB for the all-zero guess), so a
     CRNN of the same size is fitted afterwards on its frozen CSI tower with L_R alone, for the
@@ -98,7 +98,9 @@ def fit_crnn_after(model, loader, size: str, config, scheduler) -> dict:
 
     model.add_task("csi-feedback", "twotower/crnn", towers=["csi"], **SIZES[size]["crnn"])
     objective = ReconstructionObjective(model)
-    history = fit(objective, loader, config=config,
+    from .data import whole_batch
+
+    history = fit(objective, dataset, config=config, collate_fn=whole_batch,
                   evaluate=lambda m: dict(objective.last), scheduler=scheduler)
     return {"crnn_after_final_reconstruction": history.epochs[-1]["reconstruction"]}
 
@@ -139,17 +141,15 @@ def pretrain(out_dir: Path, size: str = "tiny", variant: str = "crnn-msnn", n: i
     warm = warmup_epochs * steps
     # one cycle: one step longer than the run, so its last step is near 0, not a restart
     cycle = restart_epochs * steps if restart_epochs else max(1, epochs * steps - int(warm) + 1)
-    cfg = TrainConfig(epochs=epochs, lr=lr, optimizer="adamw", weight_decay=0.01, batch_size=batch_size,
-                      seed=seed, progress=False)
-    schedule = library_schedule(warm, cycle)
-
     # whole batches only: a last batch of a few pairs would make a meaningless contrastive step
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True,
-                                         generator=torch.Generator().manual_seed(seed), collate_fn=whole_batch)
-    history = fit(objective, loader, config=cfg, evaluate=lambda m: objective.epoch_means(), scheduler=schedule)
+    cfg = TrainConfig(epochs=epochs, lr=lr, optimizer="adamw", weight_decay=0.01, batch_size=batch_size,
+                      drop_last=True, seed=seed, progress=False)
+    schedule = library_schedule(warm, cycle)
+    history = fit(objective, dataset, config=cfg, collate_fn=whole_batch, evaluate=lambda m: objective.epoch_means(),
+                  scheduler=schedule)
     extra = {}
     if "csi-feedback" not in model.heads:
-        extra = fit_crnn_after(model, loader, size, cfg, schedule)
+        extra = fit_crnn_after(model, dataset, size, cfg, schedule)
     for tower in model.encoders:
         model.set_weights_source("wzoo:twotower/pretrain", tower)
     metrics, per_area = evaluate_zero_shot(model, data, test_idx)
