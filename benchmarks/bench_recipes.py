@@ -67,18 +67,25 @@ FULL_MAIN = [["run", "wavesfm/pretrain", "--out", "{out}/pretrain"],
              ["bench", "los", "--from", "{out}/pretrain/model", "--out", "{out}/bench-los", "--quiet"]]
 QUICK = ("wavesfm/pretrain", "lvm4csi/channel-estimation", "example/los")
 
-#: run inside the child: the wzoo CLI, optionally under cProfile, its top functions printed
+#: run inside the child: the wzoo CLI, optionally under cProfile; then its top functions by
+#: cumulative time, import machinery and module bodies left out (an import shows as its caller)
 CHILD = r"""
-import cProfile, io, pstats, sys
+import cProfile, os, pstats, sys
 from zoo_core.cli import main
 top, argv = int(sys.argv[1]), sys.argv[2:]
 if not top:
     sys.exit(main(argv))
 prof = cProfile.Profile()
 rc = prof.runcall(main, argv)
-s = io.StringIO()
-pstats.Stats(prof, stream=s).strip_dirs().sort_stats("cumulative").print_stats(top)
-print("@@PROFILE@@" + s.getvalue())
+stats = pstats.Stats(prof).stats
+rows = sorted(((ct, tt, nc, f, line, fn) for (f, line, fn), (_, nc, tt, ct, _) in stats.items()
+               if not f.startswith("<frozen") and fn != "<module>" and "importlib" not in f), reverse=True)
+lines = [f"{'cumulative s':>12} {'own s':>8} {'calls':>8}  function"]
+for ct, tt, nc, f, line, fn in rows[:top]:
+    parts = f.replace(os.sep, "/").split("/")
+    where = "/".join(parts[-3:]) if "site-packages" in f or "zoo_" in f else parts[-1]
+    lines.append(f"{ct:12.2f} {tt:8.2f} {nc:8d}  {where}:{line}({fn})")
+print("@@PROFILE@@" + "\n".join(lines))
 sys.exit(rc)
 """
 
