@@ -272,3 +272,33 @@ def test_drop_last_leaves_out_the_short_batch():
         assert sizes == expected
     with pytest.raises(WzooError, match="no whole batch"):
         fit(torch.nn.Linear(3, 1), data, _mse, TrainConfig(epochs=1, batch_size=32, drop_last=True, progress=False))
+
+
+def test_the_fused_optimizer_update_gives_the_per_tensor_loop_s_weights(monkeypatch):
+    """fit's optimisers run torch's foreach update (faster on CPU); the same run with torch's
+    per-tensor loop (foreach=False) ends with the same weights bit for bit."""
+    import zoo_core.train as train
+
+    data = TensorDataset(torch.randn(64, 3), torch.randn(64, 1))
+    fused = train._optimizer
+
+    def looped(cfg, groups):
+        opt = fused(cfg, groups)
+        assert all(g["foreach"] for g in opt.param_groups)
+        for g in opt.param_groups:
+            g["foreach"] = False
+        return opt
+
+    for kind in ("adamw", "adam", "sgd"):
+        ends = []
+        for make in (fused, looped):
+            monkeypatch.setattr(train, "_optimizer", make)
+            torch.manual_seed(0)
+            model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+            before = [p.clone() for p in model.parameters()]
+            fit(model, data, _mse, TrainConfig(epochs=5, lr=0.01, optimizer=kind, weight_decay=0.01, batch_size=16,
+                                               progress=False))
+            assert not torch.equal(before[0], model[0].weight)
+            ends.append(model.state_dict())
+        for key in ends[0]:
+            assert torch.equal(ends[0][key], ends[1][key]), (kind, key)

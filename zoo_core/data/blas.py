@@ -5,8 +5,7 @@ busy machine (here: 2 cores shared by several jobs) each (64 x 64) @ (20, 64, 64
 product of the genie LMMSE then waited on threads descheduled by other processes: 1.3 s
 instead of 1 ms with one thread (measured for issue 14, part 3). The products here are far
 too small to gain from threads anyway, and the result is the same (a GEMM splits its output
-between threads, not the sums). threadpoolctl (installed with scikit-learn) sets the limit;
-without it nothing changes.
+between threads, not the sums). threadpoolctl (a core dependency) sets the limit.
 """
 
 from __future__ import annotations

@@ -14,7 +14,16 @@ REDUCERS = ("tsne", "umap", "pca")
 
 def reduce_2d(points: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
     """(n, d) → (n, 2) by a library reducer: `tsne` (sklearn TSNE), `umap` (umap-learn UMAP) or
-    `pca` (sklearn PCA)."""
+    `pca` (sklearn PCA). On one BLAS/OpenMP thread: a few hundred points gain nothing from
+    threads, and on a busy 2-core machine t-SNE took 73-128 s with them, 9-10 s without
+    (same output; measured for issue 14)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _reduce_2d(points, method, seed)
+
+
+def _reduce_2d(points: np.ndarray, method: str, seed: int) -> np.ndarray:
     from .errors import TwotowerError
 
     n = len(points)

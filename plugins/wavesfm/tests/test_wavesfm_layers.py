@@ -1,5 +1,5 @@
-"""The copies of timm's PatchEmbed / Mlp / DropPath equal timm's own: same names, same weights
-from the same seed, same outputs (so saved encoders and seeded runs are unchanged)."""
+"""zoo_wavesfm.layers' PatchEmbed / Mlp / DropPath equal timm's: same names, same weights from
+the same seed, same outputs (so saved encoders and seeded runs are unchanged)."""
 
 import subprocess
 import sys

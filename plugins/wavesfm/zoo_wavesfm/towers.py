@@ -3,8 +3,8 @@
 Why not timm's VisionTransformer: its attention has one fused `qkv` Linear, and peft can
 only wrap whole Linear modules, so LoRA on query and value only (the paper's eqs. 15-16)
 needs `q`, `k` and `v` as three modules. The rest are timm's layers (PatchEmbed, Mlp,
-DropPath) as copies in `layers.py`, so that building an encoder does not import timm
-(and torchvision). Checkpoints with a fused `qkv` (timm, MAE, the authors' code)
+DropPath), written in plain torch in `layers.py` and tested against timm's, so that building an
+encoder does not import timm (and torchvision). Checkpoints with a fused `qkv` (timm, MAE, the authors' code)
 are converted on load by `convert_state_dict`.
 
 One patch embedding per input channel count (spectrogram 1, WiFi CSI 3, 5G CSI 4, ...)
