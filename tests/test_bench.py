@@ -124,6 +124,7 @@ def test_bench_positioning_on_a_sample_format_file(tmp_path):
     (["bench", "los", "--set", "majority.nope=1"], "has no option nope"),
     (["bench", "los", "--strategies", "majorty"], "unknown strategy 'majorty'"),
     (["bench", "los", "--n", "300"], "the val split is empty"),
+    (["bench", "los", "--threads", "-2"], "--threads must be"),
 ])
 def test_bench_errors_are_one_line(tmp_path, args, message):
     got = _wzoo(*args, "--out", tmp_path / "o", "--quiet", cwd=tmp_path)
@@ -179,3 +180,29 @@ def test_scratch_takes_the_options_of_the_strategies_it_runs():
     check_request(["scratch"], None, {"scratch": {"epochs": 1}})  # wavesfm/full has epochs
     with pytest.raises(BenchError, match="scratch.nope"):
         check_request(["scratch"], None, {"scratch": {"nope": 1}})
+
+
+def test_bench_threads_apply_while_methods_run_and_are_restored(tmp_path, monkeypatch):
+    """`--threads 1`: torch runs one thread inside the bench (where strategies train and
+    predict) and the process's own count comes back afterwards."""
+    import torch
+
+    import zoo_core.bench.runner as runner
+    from zoo_core.errors import WzooError
+    from zoo_core.cli import main
+
+    seen = []
+
+    def fake_run_bench(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        raise WzooError("stop here")
+
+    monkeypatch.setattr(runner, "run_bench", fake_run_bench)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        code = main(["bench", "los", "--n", "400", "--strategies", "majority", "--threads", "1",
+                     "--out", str(tmp_path / "o"), "--quiet"])
+        assert code == 1 and seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

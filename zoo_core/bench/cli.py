@@ -48,6 +48,9 @@ def configure(parser) -> None:
     parser.add_argument("--save-models", action="store_true",
                         help="save each adapted model under OUT/models/ with its results on the card")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads while methods train and predict (default: torch's; 1 is often "
+                             "fastest on a machine other jobs share)")
     parser.set_defaults(func=run)
 
 
@@ -148,10 +151,16 @@ def run(args) -> int:
     seeds = _numbers(args.seeds, "--seeds", int)
     if any(s < 0 for s in seeds):
         raise WzooError("--seeds must be non-negative integers")
-    result = run_bench(
-        bench, out, strategies=_names(args.strategies), models=_names(args.models), starts=_starts(args.starts),
-        fractions=_numbers(args.label_fractions, "--label-fractions"), seeds=seeds, options=_options(args.options),
-        overwrite=args.overwrite, progress=not args.quiet, save_models=args.save_models, command=shlex.join(["wzoo", "bench", *sys.argv[2:]]))
+    if args.threads < 0:
+        raise WzooError(f"--threads must be 0 (torch's default) or a positive count, got {args.threads}")
+    from zoo_core.train import threads
+
+    with threads(args.threads):
+        result = run_bench(
+            bench, out, strategies=_names(args.strategies), models=_names(args.models), starts=_starts(args.starts),
+            fractions=_numbers(args.label_fractions, "--label-fractions"), seeds=seeds,
+            options=_options(args.options), overwrite=args.overwrite, progress=not args.quiet,
+            save_models=args.save_models, command=shlex.join(["wzoo", "bench", *sys.argv[2:]]))
     print()
     print((out / "leaderboard.md").read_text())
     print(f"wrote {out / 'leaderboard.md'}, {out / 'leaderboard.json'} and {len(result.plots)} plot(s) in "
