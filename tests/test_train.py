@@ -302,3 +302,18 @@ def test_the_fused_optimizer_update_gives_the_per_tensor_loop_s_weights(monkeypa
             ends.append(model.state_dict())
         for key in ends[0]:
             assert torch.equal(ends[0][key], ends[1][key]), (kind, key)
+
+
+def test_a_whole_batch_loader_with_another_sampler_is_refused_not_replaced():
+    """A subset or weighted sampler over whole batches is refused (it used to be replaced by
+    every item in order); a monitor without an evaluate is refused before any training."""
+    items = _whole_batches()
+    subset = torch.utils.data.DataLoader(items, batch_size=None,
+                                         sampler=torch.utils.data.SubsetRandomSampler([0, 1]))
+    with pytest.raises(WzooError, match="SubsetRandomSampler is not supported"):
+        fit(torch.nn.Linear(3, 1), subset, _mse, TrainConfig(epochs=1, progress=False))
+    calls = []
+    with pytest.raises(WzooError, match="needs an `evaluate"):
+        fit(torch.nn.Linear(3, 1), items, lambda m, b: calls.append(1) or _mse(m, b),
+            TrainConfig(epochs=1, batch_size=None, monitor="val_loss", progress=False))
+    assert calls == []

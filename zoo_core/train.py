@@ -91,7 +91,9 @@ def fit(
     `config.early_stopping` ends the run after that many epochs without a better monitor.
     With `config.batch_size=None` (or a DataLoader built with `batch_size=None`) every item is
     a whole batch, shuffled as items and, under many processes, dealt out to the ranks whole:
-    the global batch is then one item per process.
+    the global batch is then one item per process (when the items do not divide evenly among
+    the ranks, accelerate repeats the first ones to fill the last step, as for any loader).
+    Each epoch record holds the `lr` it trained at (a plateau drop shows from the next epoch).
     """
     from .objectives import as_objective
 
@@ -131,7 +133,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
 
     inner = objective.model
     cfg = config or TrainConfig()
-    _check_config(cfg, make_scheduler)
+    _check_config(cfg, make_scheduler, evaluate)
     set_seed(cfg.seed)
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.find_unused_parameters)
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
@@ -141,7 +143,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
         loader = train_data
         if loader.batch_size is None and loader.batch_sampler is None:
             # accelerate cannot shard a loader without a batch sampler: deal its items out
-            loader = _whole_batches(loader.dataset, _shuffles(loader), generator, loader.collate_fn,
+            loader = _whole_batches(loader.dataset, _item_order(loader), generator, loader.collate_fn,
                                     loader.num_workers)
     else:
         if len(train_data) == 0:
@@ -240,7 +242,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
     return history
 
 
-def _check_config(cfg: TrainConfig, make_scheduler) -> None:
+def _check_config(cfg: TrainConfig, make_scheduler, evaluate=None) -> None:
     if cfg.epochs < 1:
         raise WzooError("epochs must be at least 1")
     if cfg.batch_size is not None and cfg.batch_size < 1:
@@ -250,6 +252,9 @@ def _check_config(cfg: TrainConfig, make_scheduler) -> None:
     if (cfg.schedule == "plateau" or cfg.early_stopping) and not cfg.monitor:
         raise WzooError("schedule='plateau' and early_stopping follow config.monitor: name a metric that "
                         "`evaluate` returns (e.g. monitor='val_loss', monitor_mode='min')")
+    if cfg.monitor and evaluate is None:
+        raise WzooError(f"config.monitor={cfg.monitor!r} needs an `evaluate(model)` that returns it; pass "
+                        "evaluate= to fit")
     if cfg.schedule == "plateau":
         if make_scheduler is not None:
             raise WzooError("schedule='plateau' and a scheduler factory exclude each other; pass one")
@@ -276,10 +281,18 @@ def _patience_spent(history: History, cfg: TrainConfig) -> bool:
                 and history.epochs[-1]["epoch"] - history.best_epoch >= cfg.early_stopping)
 
 
-def _shuffles(loader) -> bool:
-    from torch.utils.data import RandomSampler
+def _item_order(loader) -> bool:
+    """Whether a whole-batch loader shuffles its items; any other sampler (a subset, weights)
+    is refused rather than replaced by all items in order."""
+    from torch.utils.data import RandomSampler, SequentialSampler
 
-    return isinstance(loader.sampler, RandomSampler)
+    sampler = loader.sampler
+    if isinstance(sampler, RandomSampler) and not sampler.replacement and sampler.num_samples == len(loader.dataset):
+        return True
+    if isinstance(sampler, SequentialSampler):
+        return False
+    raise WzooError(f"a loader of whole batches (batch_size=None) trains every item, in order or shuffled; its "
+                    f"{type(sampler).__name__} is not supported: pass the items you want (e.g. a Subset)")
 
 
 def _whole_batches(items, shuffle: bool, generator, convert=None, num_workers: int = 0):
