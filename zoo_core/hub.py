@@ -275,21 +275,23 @@ def model_files(folder: Path) -> list[str]:
 NON_REDISTRIBUTED_LICENSE_PREFIX = "cc-by-nc"
 
 
-def check_redistributable(config, folder: Path) -> None:
+def check_redistributable(config, folder: Path, card_license: str | None = None) -> None:
     """Refuse, before any network call, a model holding authors' released weights
-    (`official:` provenance) or weights under a non-commercial licence."""
+    (`official:` provenance) or weights under a non-commercial licence (in its config or in
+    the card that would be published with it)."""
     from .errors import RedistributionError
 
     name = config.model_name or folder.name
     official = [f"{e.name} ({e.weights})" for e in config.encoders if e.weights.startswith("official:")]
-    license_ = str(config.card.get("license") or "").lower()
+    licenses = [str(x).lower() for x in (config.card.get("license"), card_license) if x]
     if official:
         raise RedistributionError(f"model {name!r} holds weights released by their authors (towers: "
                                   f"{', '.join(official)}); wzoo does not publish them again: link their source "
                                   "in your card instead")
-    if license_.startswith(NON_REDISTRIBUTED_LICENSE_PREFIX):
-        raise RedistributionError(f"model {name!r} is licensed {license_}; wzoo does not publish non-commercial "
-                                  "weights again: link their source in your card instead")
+    for license_ in licenses:
+        if license_.startswith(NON_REDISTRIBUTED_LICENSE_PREFIX):
+            raise RedistributionError(f"model {name!r} is licensed {license_}; wzoo does not publish "
+                                      "non-commercial weights again: link their source in your card instead")
 
 
 def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
@@ -307,10 +309,9 @@ def push_folder(folder: str | Path, repo_id: str, revision: str | None = None,
     check_repo_id(repo_id)
     check_model_folder(folder)
     config = read_config(folder)
-    check_redistributable(config, folder)
+    card = validate_card(folder / CARD_NAME) if (folder / CARD_NAME).exists() else {}
+    check_redistributable(config, folder, card.get("license"))
     check_tensors(folder / WEIGHTS_NAME)
-    if (folder / CARD_NAME).exists():
-        validate_card(folder / CARD_NAME)
     files = model_files(folder)
     api = HfApi(token=token)
     try:

@@ -176,4 +176,11 @@ def test_the_release_is_never_pushed_again(hub, tmp_path, hub_repo_id):
     paper = zoo_core.create_model("csiclip/resnet50-official")  # random weights, the release's licence
     with pytest.raises(RedistributionError, match="cc-by-nc-4.0"):
         paper.push_to_hub(target)
+    # an apache-2.0 model whose card was edited to the non-commercial licence
+    own = zoo_core.create_model("csiclip/resnet18-tiny")
+    own.save_pretrained(tmp_path / "own")
+    card = tmp_path / "own" / "README.md"
+    card.write_text(card.read_text().replace("license: apache-2.0", "license: cc-by-nc-4.0", 1))
+    with pytest.raises(RedistributionError, match="cc-by-nc-4.0"):
+        push_folder(tmp_path / "own", target)
     assert hub.requests == [] and not hub.repo_exists(target)
