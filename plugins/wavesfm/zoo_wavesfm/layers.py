@@ -2,9 +2,10 @@
 
 Why not `from timm.layers import ...`: importing timm.layers imports torchvision and, through
 it, torch._dynamo: about 5 s of every wavesfm run (a fifth of `wzoo run wavesfm/pretrain`,
-profiled for issue 14) for three modules of a few lines. These keep timm 1.0's module names,
-parameter names, construction order (so a seed gives the same weights) and arithmetic;
-`tests/test_wavesfm_layers.py` checks them against timm's own.
+profiled for issue 14) for three modules of a few lines. They follow timm 1.0's layers
+(pytorch-image-models, Apache-2.0, Ross Wightman): the same module and parameter names,
+construction order (so a seed gives the same weights), arithmetic and random draws (so seeded
+runs are unchanged); `tests/test_wavesfm_layers.py` checks them against timm's own.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ class PatchEmbed(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[-2:]) != self.img_size:
-            raise ValueError(f"input is {tuple(x.shape[-2:])}, the patch embedding takes {self.img_size}")
+            from .errors import InputShapeError
+
+            raise InputShapeError(f"input is {tuple(x.shape[-2:])}, the patch embedding takes {self.img_size}")
         return self.norm(self.proj(x).flatten(2).transpose(1, 2))
 
 
@@ -65,4 +68,4 @@ class DropPath(nn.Module):
         return x * mask
 
     def extra_repr(self) -> str:
-        return f"drop_prob={round(self.drop_prob, 3):0.3f}"
+        return f"p={self.drop_prob}"
