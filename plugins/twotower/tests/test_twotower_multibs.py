@@ -11,6 +11,16 @@ from zoo_core.bench.strategy import ModelRef, StrategyError, Subset, get_strateg
 from zoo_core.tasks import get_task
 
 
+def _by_ue(data, task, n=150):
+    """Train / val / test subsets of the first n samples with every UE in one of them (a UE's
+    CSI at another BS in training would leak its position into the k-BS input)."""
+    from zoo_twotower.multibs import ue_keys
+
+    i = np.arange(n)
+    part = ue_keys(data)[i] % 5
+    return (Subset(data, i[part < 3], task), Subset(data, i[part == 3], task), Subset(data, i[part == 4], task))
+
+
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     from zoo_twotower.model import create
@@ -68,9 +78,7 @@ def test_head_reads_k_concatenated_embeddings(city_small, saved, k):
     from zoo_twotower.strategies import _Rows, features
 
     task = get_task("positioning")
-    i = np.arange(150)
-    train, val, test = Subset(city_small, i[:100], task), Subset(city_small, i[100:130], task), \
-        Subset(city_small, i[130:], task)
+    train, val, test = _by_ue(city_small, task)
     pred = get_strategy("twotower/multi-bs").adapt(ModelRef("twotower/env-csi-tiny", str(saved)), task, train, val,
                                                    seed=0, progress=False, k=k, epochs=2, lr=2e-3, batch_size=32,
                                                    hidden=64)
@@ -101,11 +109,27 @@ def test_one_bs_per_ue_is_refused_with_a_reason(saved):
 
 def test_one_bs_is_the_frozen_head(city_small, saved):
     task = get_task("positioning")
-    i = np.arange(150)
-    train, val, test = Subset(city_small, i[:100], task), Subset(city_small, i[100:130], task), \
-        Subset(city_small, i[130:], task)
+    train, val, test = _by_ue(city_small, task)
     ref = ModelRef("twotower/env-csi-tiny", str(saved))
     opts = dict(seed=0, progress=False, epochs=2, lr=2e-3, batch_size=32, hidden=64)
     one = get_strategy("twotower/multi-bs").adapt(ref, task, train, val, k=1, **opts).predict(test)
     head = get_strategy("twotower/frozen-head").adapt(ref, task, train, val, **opts).predict(test)
     np.testing.assert_allclose(one, head, rtol=1e-5, atol=1e-4)
+
+
+def test_a_split_that_puts_one_ue_in_train_and_test_is_refused(city_small, saved):
+    """A UE's pair at BS a in training and its pair at BS b in test share all k embeddings:
+    the head could recall the position, so the strategy refuses such a split."""
+    from zoo_twotower.multibs import ue_keys
+
+    task = get_task("positioning")
+    train, val, test = _by_ue(city_small, task)
+    keys = ue_keys(city_small)
+    leaky = np.concatenate([test.indices, train.indices[:5]])
+    assert np.isin(keys[train.indices[:5]], keys[train.indices]).all()
+    pred = get_strategy("twotower/multi-bs").adapt(ModelRef("twotower/env-csi-tiny", str(saved)), task, train, val,
+                                                   seed=0, progress=False, k=2, epochs=1, lr=2e-3, batch_size=32,
+                                                   hidden=64)
+    assert pred.predict(test).shape == (len(test), 3)
+    with pytest.raises(StrategyError, match="5 of .* evaluated samples are UEs"):
+        pred.predict(Subset(city_small, leaky, task))

@@ -3,21 +3,26 @@
 import numpy as np
 
 
-def test_multi_user_candidates_are_distinct_ues_of_one_bs_or_area():
+def test_multi_user_candidates_are_distinct_ues_of_one_bs():
+    import pytest
+
     from zoo_core.data.generators.city import generate
+    from zoo_core.tasks import TaskError
     from zoo_twotower.tasks import MultiUser
 
-    data = generate(61, seed=1, n_bs=3, n_ue=20)  # cut at 61 pairs: the last BS has 1 UE, its area 6
+    data = generate(61, seed=1, n_bs=3, n_ue=20)  # cut at 61 pairs: the last BS has 1 UE
     task = MultiUser()
-    idx = np.arange(len(data))
+    bs = data.extras["bs_id"]
+    ok = task.valid(data)
+    np.testing.assert_array_equal(ok, np.bincount(bs)[bs] >= task.k)
+    assert ok.sum() == 60 and not ok.all()  # the cut BS is left out, not given other BSs' UEs
+    idx = np.flatnonzero(ok)
     cand = task.candidates(data, idx)
-    bs, area = data.extras["bs_id"], data.scene_id
-    assert (cand[idx, task.targets(data, idx)] == idx).all()
+    assert (cand[np.arange(len(idx)), task.targets(data, idx)] == idx).all()
     assert all(len(set(row)) == task.k for row in cand)
-    assert (area[cand] == area[:, None]).all()
-    full = np.bincount(bs)[bs] >= task.k
-    assert (bs[cand[full]] == bs[full, None]).all()
-    assert not full.all()  # the cut BS was exercised
+    assert (bs[cand] == bs[idx, None]).all()
+    with pytest.raises(TaskError, match="fewer than 5 samples"):
+        task.candidates(data, np.flatnonzero(~ok))
 
 
 def test_map_scale_options_change_only_the_scale_entry(city_small):

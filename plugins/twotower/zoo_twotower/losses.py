@@ -10,7 +10,28 @@ from zoo_core.losses import ClipLoss
 from zoo_core.objectives import Objective
 
 
-class TwoTowerObjective(Objective):
+class _EpochMeans:
+    """Running per-term means of the training batches, read (and reset) once per epoch."""
+
+    def _reset_means(self) -> None:
+        self.last: dict[str, float] = {}
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def _record(self) -> None:
+        if self.training:
+            self._count += 1
+            for k, v in self.last.items():
+                self._sums[k] = self._sums.get(k, 0.0) + v
+
+    def epoch_means(self) -> dict[str, float]:
+        """Each term's mean over the batches since the last call (the epoch's record)."""
+        out = {k: v / max(1, self._count) for k, v in self._sums.items()}
+        self._sums, self._count = {}, 0
+        return out
+
+
+class TwoTowerObjective(_EpochMeans, Objective):
     """L_C: the core's `ClipLoss` (symmetric cross-entropy over the CSI-environment
     similarities, embeddings gathered across ranks with gradients), with the `retrieval`
     head's learnable logit scale; L_R: MSE of the CRNN's reconstruction of the normalised
@@ -21,15 +42,7 @@ class TwoTowerObjective(Objective):
         self.task = task
         self.clip = ClipLoss()
         self.reconstruction = reconstruction and "csi-feedback" in model.heads
-        self.last: dict[str, float] = {}
-        self._sums: dict[str, float] = {}
-        self._count = 0
-
-    def epoch_means(self) -> dict[str, float]:
-        """Each term's mean over the batches since the last call (the epoch's record)."""
-        out = {k: v / max(1, self._count) for k, v in self._sums.items()}
-        self._sums, self._count = {}, 0
-        return out
+        self._reset_means()
 
     def modules_in_use(self):
         used = [self.model.encoders["csi"], self.model.encoders["env"], self.model.heads[self.task]]
@@ -51,10 +64,7 @@ class TwoTowerObjective(Objective):
             loss = loss_c + loss_r
             self.last["reconstruction"] = float(loss_r.detach())
         self.last["contrastive"] = float(loss_c.detach())
-        if self.training:
-            self._count += 1
-            for k, v in self.last.items():
-                self._sums[k] = self._sums.get(k, 0.0) + v
+        self._record()
         return loss
 
 
@@ -64,7 +74,7 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -
     return -((1 - logq.exp()) ** gamma * logq).mean()
 
 
-class ReconstructionObjective(Objective):
+class ReconstructionObjective(_EpochMeans, Objective):
     """L_R alone, on a frozen CSI tower: the CRNN fitted afterwards to a model pre-trained
     without one (the `two-tower` variant), the reference for the paper's argument that
     training the CRNN jointly makes the embedding keep the channel."""
@@ -72,7 +82,7 @@ class ReconstructionObjective(Objective):
     def __init__(self, model, task: str = "csi-feedback"):
         super().__init__(model)
         self.task = task
-        self.last: dict[str, float] = {}
+        self._reset_means()
 
     def modules_in_use(self):
         return [self.model.heads[self.task]]
@@ -83,4 +93,5 @@ class ReconstructionObjective(Objective):
             target = self.model.encoders["csi"].transform(batch["csi"])
         loss = F.mse_loss(self.model.heads[self.task](emb), target)
         self.last["reconstruction"] = float(loss.detach())
+        self._record()
         return loss

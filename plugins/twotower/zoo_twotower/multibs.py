@@ -6,8 +6,9 @@ share its UE: `extras["ue_id"]` where the data has it (the city generator), else
 area (`scene_id`) and UE position to the millimetre. Each sample's own BS comes first (the
 positioning target is relative to it), then the UE's other BSs: `order="power"`, strongest
 first, for data with many areas, where BS numbering means nothing across areas; `order="bs"`,
-by BS index (`extras["bs_id"]`, else BS position), for one fixed deployment, as the paper's
-Fig. 12 (three given BSs of one scene), where the head may learn where each BS stands. A UE
+the others by BS index (`extras["bs_id"]`, else BS position), for one fixed deployment, as the
+paper's Fig. 12 (three given BSs of one scene): the slots after the first then follow one fixed
+order, but slot 0 is always the serving BS, so which BS fills which slot depends on it. A UE
 seen by fewer than k BSs gets zeros in the missing slots, and the predictor says how many
 samples had them.
 """

@@ -66,13 +66,15 @@ def evaluate_zero_shot(model, data, indices) -> tuple[dict[str, float], dict[int
     s_pred = scale.zero_shot(model, data, idx).argmax(1)
     picked = np.stack([o["scale_factor"] for o in scale.options(data, idx)], 1)[np.arange(len(idx)), s_pred]
     users = MultiUser()
+    u_idx = idx[users.valid(data)[idx]]
     out = {
         "test_areas": len(per_area), "test_samples": len(idx),
         "matching_accuracy_mean_over_areas": float(np.mean(list(per_area.values()))),
         "matching_chance_mean_over_areas": float(np.mean([1 / max(1, (data.scene_id[idx] == a).sum())
                                                           for a in per_area])),
-        "multi_user_accuracy": float((users.zero_shot(model, data, idx).argmax(1) == users.targets(data, idx)).mean()),
-        "multi_user_chance": 1 / users.k,
+        "multi_user_accuracy": float((users.zero_shot(model, data, u_idx).argmax(1)
+                                      == users.targets(data, u_idx)).mean()),
+        "multi_user_chance": 1 / users.k, "multi_user_samples": len(u_idx),
         "zero_shot_los_accuracy": float((pred == los).mean()),
         "zero_shot_los_balanced_accuracy": float(np.mean([(pred[los == k] == k).mean() for k in (0, 1)
                                                           if (los == k).any()])),
@@ -101,7 +103,7 @@ def fit_crnn_after(model, dataset, size: str, config, scheduler) -> dict:
     from .data import whole_batch
 
     history = fit(objective, dataset, config=config, collate_fn=whole_batch,
-                  evaluate=lambda m: dict(objective.last), scheduler=scheduler)
+                  evaluate=lambda m: objective.epoch_means(), scheduler=scheduler)
     return {"crnn_after_final_reconstruction": history.epochs[-1]["reconstruction"]}
 
 
@@ -114,6 +116,7 @@ def pretrain(out_dir: Path, size: str = "tiny", variant: str = "crnn-msnn", n: i
 
     import torch
 
+    from zoo_core.distributed import DistContext
     from zoo_core.train import TrainConfig, fit
 
     from .data import PairDataset, whole_batch
@@ -157,7 +160,7 @@ def pretrain(out_dir: Path, size: str = "tiny", variant: str = "crnn-msnn", n: i
     metrics.update(extra, train_samples=len(dataset), train_steps=steps * epochs,
                    final_train_loss=history.epochs[-1]["train_loss"],
                    final_contrastive_loss=history.epochs[-1]["contrastive"], chance_contrastive_loss=float(
-                       np.log(batch_size)), variant=variant, size=size,
+                       np.log(batch_size * DistContext.current().world_size)), variant=variant, size=size,
                    parameters=sum(p.numel() for p in model.parameters()))
     model.save_pretrained(out_dir / "model", metrics={k: v for k, v in metrics.items()
                                                       if isinstance(v, (int, float))}, overwrite=True)

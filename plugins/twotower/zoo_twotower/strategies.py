@@ -206,7 +206,7 @@ class MultiBSHead(Strategy):
 
         from zoo_core.bench.learn import count_trainable, fit_on_task, network_predictor
 
-        from .multibs import ORDERS, bs_per_ue, concatenated
+        from .multibs import ORDERS, bs_per_ue, concatenated, ue_keys
 
         k = int(k)
         if order not in ORDERS:
@@ -223,7 +223,15 @@ class MultiBSHead(Strategy):
         def with_gaps(s):
             return concatenated(lambda d, i: features(net, _Rows(d, i), "csi"), s.data, s.indices, k, order)
 
+        seen = np.unique(ue_keys(train.data)[train.indices])
+
         def inputs(s):
+            if s.data is train.data:  # the same UE in training and here would leak its position
+                shared = int(np.isin(ue_keys(s.data)[s.indices], seen).sum())
+                if shared:
+                    raise StrategyError(f"{shared} of {len(s)} evaluated samples are UEs whose CSI at another BS is "
+                                        "in the training split (their k-BS inputs are the same embeddings): use "
+                                        "--split area or --split block")
             return with_gaps(s)[0]
 
         x_train, short = with_gaps(train)

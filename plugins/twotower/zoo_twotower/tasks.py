@@ -112,24 +112,27 @@ class MultiUser(OptionTask):
             raise TaskError("multi-user matching needs extras.bs_id (the BS of each sample; the city generator "
                             "writes it)")
 
+    def valid(self, data) -> np.ndarray:
+        """Samples whose BS has at least K samples in the data (the last BS of a generated set
+        can be cut short at n): the others have no K candidates of their own BS."""
+        bs = np.asarray(data.extras["bs_id"], np.int64)
+        return np.bincount(bs)[bs] >= self.k
+
     def candidates(self, data, indices) -> np.ndarray:
         """(n, K) sample indices: the sample itself at its true position, and the next K−1
-        samples of the same BS in index order (cyclically). A BS with fewer than K samples in
-        the data (the last one of a generated set is cut at n) takes the next samples of its
-        whole area instead."""
+        samples of the same BS in index order (cyclically)."""
         idx = np.asarray(indices)
         bs = np.asarray(data.extras["bs_id"], np.int64)
-        area = np.asarray(data.scene_id, np.int64)
-        small = np.bincount(bs)[bs[idx]] < self.k
+        short = ~self.valid(data)[idx]
+        if short.any():
+            raise TaskError(f"{int(short.sum())} samples belong to a BS with fewer than {self.k} samples; "
+                            "keep only the samples `task.valid(data)` marks")
         others = np.empty((len(idx), self.k - 1), np.int64)
-        for pool_of, rows in ((bs, ~small), (area, small)):
-            for key in np.unique(pool_of[idx[rows]]):
-                pool = np.flatnonzero(pool_of == key)
-                if len(pool) < self.k:
-                    raise TaskError(f"multi-user matching needs at least {self.k} UEs per area")
-                mine = np.flatnonzero(rows & (pool_of[idx] == key))
-                at = np.searchsorted(pool, idx[mine])
-                others[mine] = pool[(at[:, None] + np.arange(1, self.k)) % len(pool)]
+        for key in np.unique(bs[idx]):
+            pool = np.flatnonzero(bs == key)
+            mine = np.flatnonzero(bs[idx] == key)
+            at = np.searchsorted(pool, idx[mine])
+            others[mine] = pool[(at[:, None] + np.arange(1, self.k)) % len(pool)]
         return np.stack(_place(true_position(idx, self.k), list(others.T), idx), axis=1)
 
     def zero_shot(self, model, data, indices):
