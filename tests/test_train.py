@@ -166,6 +166,7 @@ def test_plateau_schedule_drops_the_lr_after_patience_epochs_without_improvement
     history = fit(zoo_core.create_model("fake/tiny"), _data(), _loss, cfg, evaluate=_scripted(losses))
     assert [e["lr"] for e in history.epochs] == pytest.approx(expected)
     assert history.stopped_early is None
+    assert history.last_lr == pytest.approx(0.25)  # epoch 8 brought nothing better, but only once
 
 
 def test_early_stopping_ends_the_run_and_keeps_the_best_epoch(tmp_path):
@@ -211,6 +212,7 @@ def test_a_resumed_plateau_run_keeps_its_reduced_lr(tmp_path):
     # patience 0: each epoch after the first brings nothing better and halves the lr after it;
     # a schedule restarted on resume would take epoch 3's loss as a new best and keep 0.5 twice
     assert [e["lr"] for e in history.epochs] == pytest.approx([1.0, 1.0, 0.5, 0.25, 0.125])
+    assert history.last_lr == pytest.approx(0.0625)  # the drop after the last epoch
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -59,6 +59,7 @@ class History:
     best_epoch: int | None = None
     best_value: float | None = None
     stopped_early: int | None = None  # the last epoch run, when early stopping ended the run
+    last_lr: float | None = None  # the optimiser's lr when the run ended (after a last plateau drop)
 
     def series(self) -> dict[str, list[float]]:
         keys = {k for e in self.epochs for k in e if k != "epoch"}
@@ -236,6 +237,7 @@ def _fit(objective, train_data, config, evaluate, collate_fn, param_groups, make
                             best_state)
         accelerator.wait_for_everyone()
     bar.close()
+    history.last_lr = optimizer.param_groups[0]["lr"]
     if best_state is not None and history.best_epoch != history.epochs[-1]["epoch"]:
         inner.load_state_dict(best_state)
     model.eval()

@@ -177,7 +177,7 @@ def _pretrain(out_dir, size, names, n, epochs, batch_size, lr, plateau_patience,
     for tower in ("csi", "cir"):
         model.set_weights_source("wzoo:csiclip/pretrain", tower)
     metrics = {"epochs_run": len(rows), "best_epoch": history.best_epoch, "val_loss": final["val_loss"],
-               "lr_factor": rows[-1]["lr"] / lr, "early_stopped": history.stopped_early is not None,
+               "lr_factor": history.last_lr / lr, "early_stopped": history.stopped_early is not None,
                "sources": names,
                **{k: v for k, v in final.items() if k.startswith("recall")}}
     curves = {k: [r.get(k, float("nan")) for r in rows] for k in ("val_loss", "train_loss")}
