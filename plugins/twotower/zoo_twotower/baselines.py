@@ -39,8 +39,9 @@ from zoo_core.errors import WzooError
 from zoo_core.tasks import get_task
 
 from .heads import CRNNHead
-from .losses import focal_loss
+from .losses import FocalTask, labelled_focal_loss
 from .plugin import SIZES
+from .position import csi_shape_reason
 from .towers import CFENN
 from .transforms import csi_rms, csi_to_real, real_to_csi
 
@@ -95,24 +96,10 @@ def csi_input(data, indices):
     return (csi_to_real(h) / rms[:, None, None, None].to(h.real.dtype)).float(), rms
 
 
-def _csi_shape_reason(data) -> str | None:
-    if data.csi is None or data.csi.ndim != 5 or data.n_rx * data.n_tx != 32 or data.n_sc * data.n_sym != 64:
-        return "needs 32 antennas x 64 subcarriers of CSI (the CFENN input)"
-    return None
-
-
-def focal(logits, target, gamma: float):
-    """Eq. 16 over the samples with a beam label (label −1: outage, no best beam)."""
-    keep = target >= 0
-    if not bool(keep.any()):
-        return logits.sum() * 0.0
-    return focal_loss(logits[keep], target[keep], gamma)
-
-
 def task_general_loss(outputs: dict, position, los, beam, gamma: float = 2.0):
     """The Task-General ViT's loss: MSE (positions, standardised) + cross-entropy (LOS) + focal (beam)."""
     return (F.mse_loss(outputs["positioning"], position.to(outputs["positioning"].dtype))
-            + F.cross_entropy(outputs["los"], los.long()) + focal(outputs["beam"], beam.long(), gamma))
+            + F.cross_entropy(outputs["los"], los.long()) + labelled_focal_loss(outputs["beam"], beam.long(), gamma))
 
 
 def _fit_options(epochs, lr, batch_size, seed, progress):
@@ -130,19 +117,6 @@ class _Objective:
         return SimpleNamespace(metrics=self._evaluate(pred, target, **context))
 
 
-class _FocalTask:
-    """A task with eq. 16's focal loss in place of its cross-entropy."""
-
-    def __init__(self, task, gamma: float):
-        self._task, self.gamma = task, gamma
-
-    def __getattr__(self, name):
-        return getattr(self._task, name)
-
-    def loss(self, outputs, batch):
-        return focal(outputs, batch["target"].long(), self.gamma)
-
-
 # ---------------------------------------------------------------------- Task-Specific / Task-General ViT
 class _ViTBaseline(Baseline):
     tasks = TOFT_TASKS
@@ -150,7 +124,7 @@ class _ViTBaseline(Baseline):
     cpu_time = "about 15 s per 1,200 training samples and 10 epochs (tiny ViT, measured on 2 shared cores)"
 
     def supports(self, task, data):
-        return super().supports(task, data) or _csi_shape_reason(data)
+        return super().supports(task, data) or csi_shape_reason(data)
 
     @staticmethod
     def _size(size):
@@ -164,7 +138,7 @@ class TaskSpecificViT(_ViTBaseline):
               gamma=2.0, size="tiny", **options):
         torch.manual_seed(seed)
         net = CSIViT({task.name: task.output_spec(train.data).num_outputs}, self._size(size))
-        fit_task = _FocalTask(task, float(gamma)) if task.name == "beam" else task
+        fit_task = FocalTask(task, float(gamma)) if task.name == "beam" else task
         ctx = val.context()
         ctx.pop("class_names", None)
         forward = lambda m, x: m(x)  # noqa: E731
@@ -266,7 +240,7 @@ class PositionMLP(Baseline):
         ctx.pop("class_names", None)
         forward = lambda m, x: m(x)  # noqa: E731
         history, scaler, forward = fit_on_task(
-            net, _FocalTask(task, float(gamma)), inputs(train), train.targets, inputs(val), val.targets,
+            net, FocalTask(task, float(gamma)), inputs(train), train.targets, inputs(val), val.targets,
             forward=forward, val_context=ctx, **_fit_options(epochs, lr, batch_size, seed, progress))
         return Predictor(network_predictor(net, forward, scaler, inputs), trainable_parameters=count_trainable(net),
                          history=history.epochs, input="UE (x, y) relative to the BS, metres (no CSI)")
@@ -306,7 +280,7 @@ class _AreaViT(Baseline):
     cpu_time = "about 30 s per 1,200 training samples and 10 epochs (tiny CFENN + CRNN, 2 shared cores)"
 
     def supports(self, task, data):
-        return super().supports(task, data) or _csi_shape_reason(data)
+        return super().supports(task, data) or csi_shape_reason(data)
 
 
 class AreaGeneralViT(_AreaViT):

@@ -95,3 +95,25 @@ class ReconstructionObjective(_EpochMeans, Objective):
         self.last["reconstruction"] = float(loss.detach())
         self._record()
         return loss
+
+
+def labelled_focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
+    """Eq. 16 over the samples with a beam label (label −1: outage, no best beam); 0 (with a
+    gradient path) when none has one."""
+    keep = target >= 0
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
+    return focal_loss(logits[keep], target[keep], gamma)
+
+
+class FocalTask:
+    """A task with eq. 16's focal loss in place of its cross-entropy (everything else the task's)."""
+
+    def __init__(self, task, gamma: float):
+        self._task, self.gamma = task, gamma
+
+    def __getattr__(self, name):
+        return getattr(self._task, name)
+
+    def loss(self, outputs, batch):
+        return labelled_focal_loss(outputs, batch["target"].long(), self.gamma)

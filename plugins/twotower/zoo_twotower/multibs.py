@@ -20,16 +20,23 @@ import numpy as np
 from .errors import DataError
 
 
+def _ids(data, extra: str, positions, what: str) -> np.ndarray:
+    """(N,) integer ids: `extras[extra]` where the data has it, else the same area and position
+    (to the millimetre)."""
+    given = data.extras.get(extra) if data.extras else None
+    if given is not None:
+        return np.asarray(given, np.int64)
+    if positions is None:
+        raise DataError(what)
+    area = np.zeros(len(data), np.int64) if data.scene_id is None else np.asarray(data.scene_id, np.int64)
+    where = np.round(np.asarray(positions, np.float64) * 1000).astype(np.int64)
+    return np.unique(np.column_stack([area, where]), axis=0, return_inverse=True)[1].reshape(-1)
+
+
 def ue_keys(data) -> np.ndarray:
     """(N,) integer id of each sample's UE."""
-    ue_id = data.extras.get("ue_id") if data.extras else None
-    if ue_id is not None:
-        return np.asarray(ue_id, np.int64)
-    if data.ue_pos is None:
-        raise DataError("multi-BS positioning groups samples by UE: the data needs extras['ue_id'] or ue_pos")
-    area = np.zeros(len(data), np.int64) if data.scene_id is None else np.asarray(data.scene_id, np.int64)
-    where = np.round(np.asarray(data.ue_pos, np.float64) * 1000).astype(np.int64)
-    return np.unique(np.column_stack([area, where]), axis=0, return_inverse=True)[1].reshape(-1)
+    return _ids(data, "ue_id", data.ue_pos,
+                "multi-BS positioning groups samples by UE: the data needs extras['ue_id'] or ue_pos")
 
 
 def bs_per_ue(data) -> int:
@@ -42,14 +49,7 @@ ORDERS = ("power", "bs")
 
 def bs_keys(data) -> np.ndarray:
     """(N,) integer id of each sample's BS (its index, or its position to the millimetre)."""
-    bs_id = data.extras.get("bs_id") if data.extras else None
-    if bs_id is not None:
-        return np.asarray(bs_id, np.int64)
-    if data.bs_pos is None:
-        raise DataError("order='bs' needs extras['bs_id'] or bs_pos in the data")
-    area = np.zeros(len(data), np.int64) if data.scene_id is None else np.asarray(data.scene_id, np.int64)
-    where = np.round(np.asarray(data.bs_pos, np.float64) * 1000).astype(np.int64)
-    return np.unique(np.column_stack([area, where]), axis=0, return_inverse=True)[1].reshape(-1)
+    return _ids(data, "bs_id", data.bs_pos, "order='bs' needs extras['bs_id'] or bs_pos in the data")
 
 
 def partners(data, indices, k: int, order: str = "power") -> np.ndarray:

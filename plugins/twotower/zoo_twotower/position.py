@@ -26,9 +26,23 @@ def position_vector(bs_pos, ue_pos, los, map_scale) -> np.ndarray:
     return out.astype(np.float32)
 
 
+ENVIRONMENT_FIELDS = ("bs_pos", "ue_pos", "los", "env_edges", "map_scale", "scene_id")
+
+
+def missing_environment(data) -> list[str]:
+    """The fields of the environment input that `data` lacks."""
+    return [f for f in ENVIRONMENT_FIELDS if getattr(data, f, None) is None]
+
+
+def csi_shape_reason(data) -> str | None:
+    """Why the CSI tower (CFENN) cannot read this data's CSI, or None when it can."""
+    if data.csi is None or data.csi.ndim != 5 or data.n_rx * data.n_tx != 32 or data.n_sc * data.n_sym != 64:
+        return "needs 32 antennas x 64 subcarriers of CSI (the CFENN's input)"
+    return None
+
+
 def require_environment(data) -> None:
-    missing = [f for f in ("bs_pos", "ue_pos", "los", "env_edges", "map_scale", "scene_id")
-               if getattr(data, f) is None]
+    missing = missing_environment(data)
     if missing:
         raise DataError(f"the two-tower environment input needs {', '.join(missing)} in the data; "
                         "use data with maps (the built-in city generator, or Sionna RT scenes with a map)")

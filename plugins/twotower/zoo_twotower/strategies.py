@@ -26,6 +26,8 @@ import numpy as np
 from zoo_core.bench import Predictor, Strategy
 from zoo_core.bench.strategy import StrategyError
 
+from .position import csi_shape_reason, missing_environment
+
 MODELS = ("twotower/env-csi-tiny",)
 ENV_TASKS = ("los", "retrieval", "twotower/multi-user", "twotower/map-scale", "twotower/layout-change")
 
@@ -53,8 +55,7 @@ def _weights(net) -> dict[str, str]:
 
 
 def _needs_environment(task, data) -> str | None:
-    missing = [f for f in ("bs_pos", "ue_pos", "los", "env_edges", "map_scale", "scene_id")
-               if getattr(data, f, None) is None]
+    missing = missing_environment(data)
     return f"needs maps and positions in the data (missing {', '.join(missing)})" if missing else None
 
 
@@ -68,8 +69,8 @@ class ZeroShot(Strategy):
         reason = super().supports(task, data)
         if reason is None and task.name in ENV_TASKS:
             reason = _needs_environment(task, data)
-        if reason is None and (data.csi.ndim != 5 or data.n_rx * data.n_tx != 32 or data.n_sc * data.n_sym != 64):
-            reason = "needs 32 antennas x 64 subcarriers of CSI (the towers' input)"
+        if reason is None:
+            reason = csi_shape_reason(data)
         return reason
 
     def adapt(self, model, task, train, val, *, seed=0, progress=True, **options):
@@ -93,21 +94,6 @@ class ZeroShot(Strategy):
         weights = _weights(net)
         return Predictor(predict, trainable_parameters=0, input=what, weights=weights,
                          frozen_random="random" in weights.values(), model=net)
-
-
-class _FocalTask:
-    """The task with eq. 16's focal loss in place of cross-entropy (everything else the task's)."""
-
-    def __init__(self, task, gamma: float):
-        self._task, self.gamma = task, gamma
-
-    def __getattr__(self, name):
-        return getattr(self._task, name)
-
-    def loss(self, outputs, batch):
-        from .losses import focal_loss
-
-        return focal_loss(outputs, batch["target"], self.gamma)
 
 
 def features(net, subset, tower: str):
@@ -142,8 +128,8 @@ class FrozenHead(Strategy):
 
     def supports(self, task, data):
         reason = super().supports(task, data)
-        if reason is None and (data.csi.ndim != 5 or data.n_rx * data.n_tx != 32 or data.n_sc * data.n_sym != 64):
-            reason = "needs 32 antennas x 64 subcarriers of CSI (the towers' input)"
+        if reason is None:
+            reason = csi_shape_reason(data)
         return reason
 
     def adapt(self, model, task, train, val, *, seed=0, progress=True, epochs=40, lr=2e-3, batch_size=64,
@@ -163,7 +149,9 @@ class FrozenHead(Strategy):
         torch.manual_seed(seed)
         width = net.encoders[tower].embed_dim
         head = toft_head(task.name, width, task.output_spec(train.data).num_outputs, int(hidden))
-        fit_task = _FocalTask(task, float(gamma)) if task.name == "beam" else task
+        from .losses import FocalTask
+
+        fit_task = FocalTask(task, float(gamma)) if task.name == "beam" else task
         forward = lambda m, x: m(x)  # noqa: E731
         ctx = val.context()
         ctx.pop("class_names", None)
@@ -194,8 +182,8 @@ class MultiBSHead(Strategy):
         from .multibs import bs_per_ue
 
         reason = super().supports(task, data)
-        if reason is None and (data.csi.ndim != 5 or data.n_rx * data.n_tx != 32 or data.n_sc * data.n_sym != 64):
-            reason = "needs 32 antennas x 64 subcarriers of CSI (the towers' input)"
+        if reason is None:
+            reason = csi_shape_reason(data)
         if reason is None and bs_per_ue(data) < 2:
             reason = "needs UEs seen by several BSs; this data has one BS per UE"
         return reason
