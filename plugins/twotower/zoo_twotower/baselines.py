@@ -43,7 +43,7 @@ from .losses import FocalTask, labelled_focal_loss
 from .plugin import SIZES
 from .position import csi_shape_reason
 from .towers import CFENN
-from .transforms import csi_rms, csi_to_real, real_to_csi
+from .transforms import CSIRealImag, csi_rms, real_to_csi
 
 TOFT_TASKS = ("los", "positioning", "beam")
 GENERAL_OUTPUTS = ("positioning", "los", "beam")
@@ -92,8 +92,7 @@ def csi_input(data, indices):
     """(n, 2, antennas, subcarriers) float32 real/imag CSI, each sample divided by its RMS (the
     `twotower/csi` transform) and the (n,) RMS values that undo it."""
     h = torch.from_numpy(np.ascontiguousarray(data.csi[np.asarray(indices)]))
-    rms = csi_rms(h)
-    return (csi_to_real(h) / rms[:, None, None, None].to(h.real.dtype)).float(), rms
+    return CSIRealImag()(h).float(), csi_rms(h)
 
 
 def task_general_loss(outputs: dict, position, los, beam, gamma: float = 2.0):

@@ -39,7 +39,6 @@ Reading rules (none of them guessed from the data)
 
 from __future__ import annotations
 
-from zoo_core.fileio import sha256_file
 import re
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from zoo_core.data.errors import (
     NonFiniteDataError,
     check_declared_size,
 )
+from zoo_core.fileio import sha256_file
 
 from . import AMPLITUDE_UNITS, PICKLE_REFUSAL, existing, is_hdf5, load_mat_v5
 
