@@ -14,6 +14,16 @@ from zoo_core.data.generators import geometric
 from zoo_core.errors import WzooError
 
 
+@pytest.fixture(autouse=True, params=["fused", "torch"])
+def kernel_path(request, monkeypatch):
+    """Every transform test runs on both CPU paths: the fused numba kernels (the default on
+    CPU) and the torch code that other devices run."""
+    import zoo_lvm4csi.transforms as T
+
+    monkeypatch.setattr(T, "FUSED_ON_CPU", request.param == "fused")
+    return request.param
+
+
 def test_jet_lut_matches_matplotlib():
     ref = matplotlib.colormaps["jet"]
     assert np.abs(jet_lut().numpy() - ref(np.arange(256))[:, :3]).max() < 1 / 255

@@ -11,10 +11,16 @@
 All accept complex CSI either as (B, M, N) / (B, T, M, N) or in the `WirelessData` layout
 (B, rx, tx, subcarrier, symbol); sizes travel in the JSON config.
 
-How they run (issue 14, `benchmarks/bench_lvm4csi_transforms.py` measures it): the batch is
-processed in chunks of a few samples whose intermediates (the zero-padded FFT, |·|², the
-table indices) fit in about one core's L2 cache and are reused from chunk to chunk, so no
-full-batch complex tensor is ever materialised and each chunk makes few passes over memory:
+How they run (issue 14, `benchmarks/bench_lvm4csi_transforms.py` measures it). The batch is
+processed in chunks of a few samples whose intermediates are reused from chunk to chunk, so no
+full-batch complex tensor is ever materialised. On the CPU (`FUSED_ON_CPU`):
+
+    torch's FFT into a reused buffer → one numba kernel (`kernels.py`): max |z|, then byte
+    levels floor(|z| / max · 256) → OpenCV's table lookup straight into the output planes
+    → OpenCV's bilinear resize where the size changes without antialiasing.
+
+On other devices (and with `FUSED_ON_CPU = False`, which the tests use to check it) the same
+arithmetic in torch ops:
 
     FFT into a reused buffer → |·|² in place → re² + im² → sqrt → per-sample max
     → divide by max/256 (normalisation and the colour-table index in one pass) → int32
@@ -33,6 +39,7 @@ import functools
 import sys
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -89,6 +96,33 @@ def new_output(*shape: int, device=None) -> torch.Tensor:
 
 def _chunk(per_sample_bytes: int, batch: int) -> int:
     return max(1, min(batch, WORKSPACE_BYTES // max(1, per_sample_bytes)))
+
+
+#: CPU tensors go through the fused numba kernels (`kernels.py`); other devices through torch.
+#: Tests set it False to check the torch path on CPU too.
+FUSED_ON_CPU = True
+
+
+def _fused(t: torch.Tensor):
+    """The kernels module where `t` is on the CPU (and fusion is on), else None."""
+    if not FUSED_ON_CPU or t.device.type != "cpu":
+        return None
+    from . import kernels
+
+    kernels.set_threads(torch.get_num_threads())
+    return kernels
+
+
+def _np(t: torch.Tensor):
+    """A numpy view of a CPU tensor (no copy for the transforms' own buffers)."""
+    return t.detach().resolve_conj().resolve_neg().numpy()
+
+
+@functools.cache
+def _luts() -> list:
+    """jet as three (1, 256) float32 tables for `cv2.LUT` (level 256, x = 1, is coloured 255)."""
+    table = channel_table().numpy()
+    return [table[c, :256].reshape(1, 256).copy() for c in range(3)]
 
 
 def as_matrix(csi: torch.Tensor) -> torch.Tensor:
@@ -161,6 +195,10 @@ def resize_into(img: torch.Tensor, out: torch.Tensor, antialias: bool | None = N
     h, w = img.shape[-2:]
     if antialias is None:
         antialias = _antialias(h, w, size)
+    kernels = _fused(img) if img.dtype == out.dtype == torch.float32 and not antialias else None
+    if kernels is not None:  # CPU: OpenCV's bilinear resize, plane by plane
+        kernels.resize_bilinear(_np(img), _np(out), *(clamp if clamp is not None else (None, None)))
+        return out
     rows = img if h == size else _resize_rows(img, size, antialias)
     if w == size:
         out.copy_(rows)
@@ -268,6 +306,9 @@ class AngularDelayJet(Transform):
         resized = size is not None and (hh, ww) != (size, size)
         out = new_output(b, 3, *((size, size) if resized else (hh, ww)), device=h.device)
         ct = _complex_dtype(h)
+        kernels = _fused(h)
+        if kernels is not None:
+            return self._fused(kernels, h, out, ct, resized)
         fsize = 8 if ct == torch.complex128 else 4
         per = hh * ww * (5 * fsize + 4 + (12 if resized else 0)) + 12 * out[0, 0].numel()
         c = _chunk(per, b)
@@ -288,6 +329,32 @@ class AngularDelayJet(Transform):
                 resize_into(rgb[:k], out[i0:i0 + k], clamp=(0.0, 1.0))
             else:
                 lookup(index[:k], out[i0:i0 + k], table)
+        return out
+
+    def _fused(self, kernels, h, out, ct, resized):
+        """CPU: the FFT by torch into a reused buffer, byte levels by one kernel, the colours by
+        OpenCV's table lookup."""
+        b = h.shape[0]
+        hh, ww = self.config["gamma"] * h.shape[-1], self.config["beta"] * h.shape[-2]
+        fsize = 8 if ct == torch.complex128 else 4
+        c = _chunk(hh * ww * (4 * fsize + 1 + (12 if resized else 0)) + 12 * out[0, 0].numel(), b)
+        pad = torch.zeros(c, hh, ww, dtype=ct)
+        spec = torch.empty_like(pad)
+        spec_np = _np(torch.view_as_real(spec)).reshape(c, -1)  # views made once: slicing them is free
+        levels = np.empty((c, hh, ww), np.uint8)
+        rgb = torch.empty(c, 3, hh, ww, dtype=torch.float32) if resized else None
+        colours = _np(rgb) if resized else _np(out)
+        luts = _luts()
+        ht = h.transpose(-1, -2)
+        for i0 in range(0, b, c):
+            k = min(c, b - i0)
+            _fft_chunk(ht[i0:i0 + k], pad[:k], spec[:k])
+            kernels.spectrum_levels(spec_np[:k], levels[:k].reshape(k, -1), _TINY)
+            if resized:
+                kernels.colour(levels[:k], luts, colours[:k])
+                resize_into(rgb[:k], out[i0:i0 + k], clamp=(0.0, 1.0))
+            else:
+                kernels.colour(levels[:k], luts, colours[i0:i0 + k])
         return out
 
 
@@ -338,10 +405,19 @@ class RealImagZero(Transform):
         power = torch.empty(c, hh, ww, dtype=squares.dtype, device=h.device)
         ri_img = torch.empty(c, 2, hh, ww, dtype=torch.float32, device=h.device) if resized else None
         src = h.transpose(-1, -2) if cfg["angular_delay"] else h
+        kernels = _fused(h)
         for i0 in range(0, b, c):
             k = min(c, b - i0)
             out[i0:i0 + k, 2:].zero_()
             z = _fft_chunk(src[i0:i0 + k], pad[:k], spec[:k]) if cfg["angular_delay"] else src[i0:i0 + k]
+            if kernels is not None:  # CPU: maximum and both planes in one kernel
+                dst = ri_img[:k] if resized else out[i0:i0 + k, :2]
+                kernels.spectrum_planes(_np(torch.view_as_real(z.resolve_conj())).reshape(k, -1),
+                                        _np(dst[:, 0].view(k, -1)),
+                                        _np(dst[:, 1].view(k, -1)), _TINY)
+                if resized:
+                    resize_into(dst, out[i0:i0 + k, :2], clamp=(-1.0, 1.0))
+                continue
             zr = torch.view_as_real(z)
             torch.mul(zr, zr, out=squares[:k])
             torch.add(squares[:k, ..., 0], squares[:k, ..., 1], out=power[:k])
@@ -392,19 +468,25 @@ class HARImage(Transform):
         index = torch.empty(c, t, w, dtype=torch.int32, device=x.device)
         rgb = torch.empty(c, 3, t, w, dtype=torch.float32, device=x.device) if resized else None
         table = channel_table(x.device)
+        kernels = _fused(x)
+        levels = np.empty((c, t, w), np.uint8) if kernels is not None else None
         for i0 in range(0, b, c):
             k = min(c, b - i0)
             amp = x[i0:i0 + k].reshape(k, t, w).abs().to(torch.float32).contiguous()
-            lo = amp.amin(dim=(-2, -1), keepdim=True)  # (aminmax along a dim is 8x slower)
-            den = (amp.amax(dim=(-2, -1), keepdim=True) - lo).clamp_min(1e-12)
             dst = rgb[:k] if resized else out[i0:i0 + k]
-            if jet:  # (|x| − min) / ((max − min) / 256): normalisation and table index in one pass
-                index[:k].copy_(_levels_(amp.sub_(lo), den / _LEVELS))
-                lookup(index[:k], dst, table)
+            if jet and kernels is not None:  # CPU: range and byte levels in one kernel, OpenCV's lookup
+                kernels.range_levels(_np(amp).reshape(k, -1), levels[:k].reshape(k, -1), 1e-12)
+                kernels.colour(levels[:k], _luts(), _np(dst))
             else:
-                dst.copy_(amp.sub_(lo).div_(den)[:, None])
+                lo = amp.amin(dim=(-2, -1), keepdim=True)  # (aminmax along a dim is 8x slower)
+                den = (amp.amax(dim=(-2, -1), keepdim=True) - lo).clamp_min(1e-12)
+                if jet:  # (|x| − min) / ((max − min) / 256): normalisation and table index in one pass
+                    index[:k].copy_(_levels_(amp.sub_(lo), den / _LEVELS))
+                    lookup(index[:k], dst, table)
+                else:
+                    dst.copy_(amp.sub_(lo).div_(den)[:, None])
+                if not resized:
+                    dst.clamp_(0.0, 1.0)
             if resized:
                 resize_into(dst, out[i0:i0 + k], clamp=(0.0, 1.0))
-            else:
-                dst.clamp_(0.0, 1.0)
         return out

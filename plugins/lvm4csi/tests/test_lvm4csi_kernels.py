@@ -1,0 +1,106 @@
+"""The fused CPU kernels (numba + OpenCV) against numpy and against the torch path.
+
+`test_lvm4csi_transforms.py` checks both paths against numpy + matplotlib; here the two paths
+are compared with each other on the inputs where they could part: non-contiguous and conjugated
+views, complex128, non-finite samples, squares that overflow, resizes that OpenCV does and
+antialiased ones that it leaves to torch."""
+
+import numpy as np
+import pytest
+import torch
+import zoo_lvm4csi.transforms as T
+from zoo_lvm4csi import kernels
+from zoo_lvm4csi.transforms import AngularDelayJet, HARImage, RealImagZero
+
+JET_STEP = 5 / 255  # one entry of the colour table
+
+
+def both_paths(monkeypatch, transform, x):
+    monkeypatch.setattr(T, "FUSED_ON_CPU", True)
+    fused = transform(x)
+    monkeypatch.setattr(T, "FUSED_ON_CPU", False)
+    plain = transform(x)
+    monkeypatch.setattr(T, "FUSED_ON_CPU", True)
+    return fused, plain
+
+
+def same_colours(a, b, atol=1e-6):
+    """Equal, except that float rounding may move a value on a table boundary by one entry."""
+    diff = (a - b).abs()
+    assert diff.max() <= JET_STEP and (diff > atol).float().mean() < 2e-3
+
+
+def _csi(b, m, n, seed=0, dtype=torch.complex64):
+    g = torch.Generator().manual_seed(seed)
+    return torch.complex(torch.randn(b, m, n, generator=g), torch.randn(b, m, n, generator=g)).to(dtype)
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 1000])
+def test_peak_power_is_the_numpy_maximum(n):
+    rng = np.random.default_rng(n)
+    ri = rng.standard_normal(2 * n).astype(np.float32)
+    expected = (ri[0::2] * ri[0::2] + ri[1::2] * ri[1::2]).max()
+    assert kernels._peak_power(ri) == expected
+    ri[2 * (n // 2) + 1] = np.inf
+    assert np.isnan(kernels._peak_power(ri))
+
+
+@pytest.mark.parametrize("size", [None, 56, 48, 100])  # none, shrink 8/7, shrink 4/3 (torch's), enlarge
+def test_jet_paths_agree(monkeypatch, size):
+    y = _csi(6, 16, 12)
+    fused, plain = both_paths(monkeypatch, AngularDelayJet(size=size), y)
+    same_colours(fused, plain, atol=1e-4 if size else 1e-6)
+    # a transposed (non-contiguous) view, a conjugated view and complex128 in
+    for x in (y.transpose(-1, -2).contiguous().transpose(-1, -2), y.conj(), y.to(torch.complex128)):
+        a, b = both_paths(monkeypatch, AngularDelayJet(), x)
+        same_colours(a, b)
+
+
+def test_real_imag_zero_paths_agree(monkeypatch):
+    h = _csi(5, 8, 6, seed=1)
+    h[2] *= 1e-20  # the squares underflow: the clipped branch
+    for kw in ({"size": None}, {"size": 24}, {"size": 40}, {"size": None, "angular_delay": False},
+               {"size": 20, "angular_delay": False, "power_plane": False}):
+        fused, plain = both_paths(monkeypatch, RealImagZero(**kw), h)
+        torch.testing.assert_close(fused, plain, rtol=0, atol=5e-5 if kw["size"] else 2e-6)
+        assert fused[:, :3].abs().max() <= 1
+
+
+@pytest.mark.parametrize("size", [None, 224, 40])  # none, OpenCV's resize, antialiased (torch's)
+def test_har_paths_agree(monkeypatch, size):
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(4, 50, 3, 30, generator=g) * 3
+    for colormap in ("jet", "gray"):
+        fused, plain = both_paths(monkeypatch, HARImage(size=size, colormap=colormap), x)
+        same_colours(fused, plain, atol=5e-5)
+    a, b = both_paths(monkeypatch, HARImage(size=size), torch.complex(x, -x))
+    same_colours(a, b, atol=5e-5)
+
+
+def test_non_finite_samples_are_colour_zero_alone(monkeypatch):
+    y = _csi(4, 8, 8, seed=3)
+    bad = y.clone()
+    bad[1, 2, 3] = complex(float("nan"), 0.0)
+    bad[2, 0, 0] = complex(float("inf"), 0.0)
+    bad[3] *= 1e30  # finite, but |z|² overflows
+    zero = T.channel_table()[:, 0]
+    t = AngularDelayJet()
+    fused, plain = both_paths(monkeypatch, t, bad)
+    torch.testing.assert_close(fused[1:], plain[1:])
+    assert torch.equal(fused[0], t(y[:1])[0])
+    for i in (1, 2, 3):
+        assert torch.equal(fused[i], zero[:, None, None].expand_as(fused[i]))
+    amp = torch.rand(3, 10, 2, 4)
+    amp[1, 0, 0, 0] = float("nan")
+    har = HARImage(size=None)
+    fused = har(amp)
+    assert torch.equal(fused[1], zero[:, None, None].expand_as(fused[1]))
+    torch.testing.assert_close(fused[[0, 2]], har(amp[[0, 2]]))
+
+
+def test_resize_writes_into_the_given_output():
+    src = torch.rand(2, 3, 37, 23)
+    out = torch.full((2, 3, 30, 30), -1.0)
+    T.resize_into(src, out, clamp=(0.0, 1.0))
+    ref = torch.nn.functional.interpolate(src.double(), size=(30, 30), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(out, ref.float(), rtol=0, atol=2e-6)
