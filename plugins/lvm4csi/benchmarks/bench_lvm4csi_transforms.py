@@ -1,7 +1,9 @@
 """CSI → image throughput of the lvm4csi transforms, side by side with their baselines (one thread).
 
 For each transform, in one process, best of --repeat:
-  - ours: the batched torch transform (zoo_lvm4csi.transforms);
+  - ours: the transform as it runs on the CPU (zoo_lvm4csi.transforms: torch's FFT, numba
+    kernels for the levels, OpenCV's lookup and resize);
+  - torch path: the same transform in torch ops only (what other devices run; FUSED_ON_CPU off);
   - reference: a per-sample numpy + matplotlib (+ PIL) loop, what a notebook does;
   - previous: the batched torch code these transforms replaced (issue 14), inlined below;
   - copy limit: the time to merely write a float32 output of the same size, twice:
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from zoo_lvm4csi.colormap import jet_lut
+import zoo_lvm4csi.transforms as T
 from zoo_lvm4csi.transforms import AngularDelayJet, HARImage, RealImagZero, new_output
 
 
@@ -105,10 +108,21 @@ def ratio_line(name, value, baseline, goal=""):
     print(f"RATIO | {name} | {value:.2f} | {baseline} | {goal}")
 
 
+def torch_path(fn):
+    """`fn` with the fused CPU kernels switched off."""
+    def run():
+        T.FUSED_ON_CPU = False
+        try:
+            return fn()
+        finally:
+            T.FUSED_ON_CPU = True
+    return run
+
+
 def compare(name, n, out_shape, ours, reference, previous, repeat, diff=None):
     pre = torch.empty(n, *out_shape)
     pre.fill_(0.0)
-    fns = {"ours": ours, "reference": reference, "previous": previous,
+    fns = {"ours": ours, "torch": torch_path(ours), "reference": reference, "previous": previous,
            "fresh": lambda: new_output(n, *out_shape).fill_(0.5), "prealloc": lambda: pre.fill_(0.5)}
     t = {k: float("inf") for k in fns}
     for _ in range(repeat):  # interleaved, best of `repeat`: the machine is shared and noisy
@@ -117,7 +131,8 @@ def compare(name, n, out_shape, ours, reference, previous, repeat, diff=None):
     rate = {k: n / v for k, v in t.items()}
     shape = "x".join(map(str, out_shape))
     print(f"{name}: {n} samples -> {shape} float32" + (f", max |ours - reference| = {diff:.2e}" if diff is not None else ""))
-    labels = {"ours": "torch batched (this code)", "reference": "per-sample numpy reference",
+    labels = {"ours": "this code (fused on CPU)", "torch": "this code, torch ops only",
+              "reference": "per-sample numpy reference",
               "previous": "previous torch code", "fresh": "copy limit: write a fresh output",
               "prealloc": "copy limit: write a preallocated output"}
     for k, label in labels.items():
@@ -126,6 +141,7 @@ def compare(name, n, out_shape, ours, reference, previous, repeat, diff=None):
     ratio_line(f"{name} / copy limit", rate["ours"] / rate["fresh"], "write a fresh float32 output", ">= 0.3")
     ratio_line(f"{name} / prealloc write", rate["ours"] / rate["prealloc"], "write a preallocated output", "")
     ratio_line(f"{name} vs previous", rate["ours"] / rate["previous"], "previous torch code", "")
+    ratio_line(f"{name} fused vs torch ops", rate["ours"] / rate["torch"], "the same transform in torch ops", "")
 
 
 def fft_vs_matmul(sizes, repeat, chunk=2):

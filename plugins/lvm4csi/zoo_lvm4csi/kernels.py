@@ -32,11 +32,10 @@ _LANES = 16  # independent maxima: lets the compiler keep a reduction in flight 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _peak_power(ri):
-    """max(re² + im²) of one sample's interleaved (re, im) values; NaN where any value or
-    square is NaN or infinite."""
+    """max(re² + im²) over one sample's interleaved (re, im) values. NaN-blind: the passes
+    after it flag samples with NaN or inf (in a loop that vectorises; this one cannot)."""
     n = ri.shape[0] // 2
     acc = np.zeros(_LANES, ri.dtype)
-    bad = np.zeros(_LANES, ri.dtype)  # stays 0 while every p − p is 0, i.e. p is finite
     blocks = n // _LANES
     for b in range(blocks):
         base = 2 * _LANES * b
@@ -45,42 +44,41 @@ def _peak_power(ri):
             im = ri[base + 2 * lane + 1]
             p = re * re + im * im
             acc[lane] = p if p > acc[lane] else acc[lane]
-            bad[lane] += p - p
     best = acc[0]
-    finite = bad[0]
     for lane in range(1, _LANES):
         best = acc[lane] if acc[lane] > best else best
-        finite += bad[lane]
     for i in range(blocks * _LANES, n):
         p = ri[2 * i] * ri[2 * i] + ri[2 * i + 1] * ri[2 * i + 1]
         best = p if p > best else best
-        finite += p - p
-    return best if finite == 0 else ri.dtype.type(np.nan)
+    return best
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _modulus_levels(ri, scale, levels):
-    """levels[i] = min(floor(|z_i| / scale), 255) as bytes."""
+    """levels[i] = min(floor(|z_i| / scale), 255) as bytes; True where some re² + im² is NaN
+    or infinite."""
     top = ri.dtype.type(255.0)
+    bad = False
     for i in range(levels.shape[0]):
         re = ri[2 * i]
         im = ri[2 * i + 1]
-        v = np.sqrt(re * re + im * im) / scale
+        p = re * re + im * im
+        bad |= (p - p) != 0
+        v = np.sqrt(p) / scale
         v = v if v < top else top
         levels[i] = np.uint8(v)
+    return bad
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def spectrum_levels(ri, levels, tiny):
     """Colour-table levels of |z| / max |z| per sample: `ri` (k, 2·P) interleaved spectra,
-    `levels` (k, P) uint8. A sample with NaN or inf is level 0 throughout."""
+    `levels` (k, P) uint8. A sample with NaN or inf (or squares that overflow) is level 0."""
     for s in range(ri.shape[0]):
         peak = np.sqrt(_peak_power(ri[s]))
-        if peak != peak:
-            levels[s, :] = 0
-            continue
         peak = peak if peak > tiny else ri.dtype.type(tiny)
-        _modulus_levels(ri[s], peak / ri.dtype.type(256.0), levels[s])
+        if _modulus_levels(ri[s], peak / ri.dtype.type(256.0), levels[s]):
+            levels[s, :] = 0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -89,53 +87,67 @@ def spectrum_planes(ri, re_out, im_out, tiny):
 
     Clipped to [-1, 1] only where the maximum is below 1e-18: there the squares can underflow
     and a quotient leave [-1, 1]; elsewhere |re| <= sqrt(re² + im²) holds exactly. A sample
-    with NaN or inf gives NaN, as torch's division by a NaN maximum does."""
+    with NaN or inf is NaN throughout, as after torch's division by a NaN maximum."""
     for s in range(ri.shape[0]):
         x = ri[s]
         peak = np.sqrt(_peak_power(x))
-        if peak != peak:
+        peak = peak if peak > tiny else ri.dtype.type(tiny)
+        bad = False
+        for i in range(re_out.shape[1]):
+            a = x[2 * i]
+            b = x[2 * i + 1]
+            bad |= (a * a + b * b) - (a * a + b * b) != 0
+            re_out[s, i] = a / peak
+            im_out[s, i] = b / peak
+        if bad:
             re_out[s, :] = np.nan
             im_out[s, :] = np.nan
-            continue
-        peak = peak if peak > tiny else ri.dtype.type(tiny)
-        one = ri.dtype.type(1.0)
-        clip = peak < 1e-18
-        for i in range(re_out.shape[1]):
-            a = x[2 * i] / peak
-            b = x[2 * i + 1] / peak
-            if clip:
-                a = -one if a < -one else (one if a > one else a)
-                b = -one if b < -one else (one if b > one else b)
-            re_out[s, i] = a
-            im_out[s, i] = b
+        elif peak < 1e-18:
+            _clip_unit(re_out[s])
+            _clip_unit(im_out[s])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _clip_unit(x):
+    one = x.dtype.type(1.0)
+    for i in range(x.shape[0]):
+        v = x[i]
+        x[i] = -one if v < -one else (one if v > one else v)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def range_levels(amp, levels, eps):
     """Colour-table levels of (a − min) / (max − min) per sample: `amp` (k, P) amplitudes,
-    `levels` (k, P) uint8; the range is at least `eps`. A sample with NaN or inf is level 0
-    throughout."""
+    `levels` (k, P) uint8; the range is at least `eps`. A sample with NaN or inf is level 0."""
     top = amp.dtype.type(255.0)
     for s in range(amp.shape[0]):
         x = amp[s]
-        lo = x[0]
-        hi = x[0]
-        bad = x[0] - x[0]
-        for i in range(x.shape[0]):
-            v = x[i]
-            lo = v if v < lo else lo
-            hi = v if v > hi else hi
-            bad += v - v
-        if bad != 0:
-            levels[s, :] = 0
-            continue
+        n = x.shape[0]
+        lo_acc = np.full(_LANES, x[0])
+        hi_acc = np.full(_LANES, x[0])
+        blocks = n // _LANES
+        for b in range(blocks):
+            for lane in range(_LANES):
+                v = x[_LANES * b + lane]
+                lo_acc[lane] = v if v < lo_acc[lane] else lo_acc[lane]
+                hi_acc[lane] = v if v > hi_acc[lane] else hi_acc[lane]
+        lo = lo_acc.min()
+        hi = hi_acc.max()
+        for i in range(blocks * _LANES, n):
+            lo = x[i] if x[i] < lo else lo
+            hi = x[i] if x[i] > hi else hi
         den = hi - lo
         den = den if den > eps else amp.dtype.type(eps)
         scale = den / amp.dtype.type(256.0)
-        for i in range(x.shape[0]):
-            v = (x[i] - lo) / scale
+        bad = False
+        for i in range(n):
+            v = x[i]
+            bad |= (v - v) != 0
+            v = (v - lo) / scale
             v = v if v < top else top
             levels[s, i] = np.uint8(v)
+        if bad:
+            levels[s, :] = 0
 
 
 def colour(levels: np.ndarray, luts: list[np.ndarray], out: np.ndarray) -> None:
