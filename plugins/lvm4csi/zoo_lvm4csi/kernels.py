@@ -163,11 +163,22 @@ def resize_bilinear(src: np.ndarray, out: np.ndarray, lo: float | None = None, h
     size = (out.shape[3], out.shape[2])
     for s in range(src.shape[0]):
         for c in range(src.shape[1]):
-            dst = out[s, c]
-            cv2.resize(src[s, c], size, dst=dst, interpolation=cv2.INTER_LINEAR)
-            if lo is not None:
-                cv2.max(dst, lo, dst=dst)
-                cv2.min(dst, hi, dst=dst)
+            cv2.resize(src[s, c], size, dst=out[s, c], interpolation=cv2.INTER_LINEAR)
+    if lo is not None:
+        clip(out, out.dtype.type(lo), out.dtype.type(hi))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def clip(x, lo, hi):
+    """x = min(max(x, lo), hi) in place over (k, C, H, W); NaN passes, as in torch's clamp.
+    (OpenCV's min and max with a scalar cost 3x more.)"""
+    for s in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(x.shape[2]):
+                for j in range(x.shape[3]):
+                    v = x[s, c, i, j]
+                    v = lo if v < lo else v
+                    x[s, c, i, j] = hi if v > hi else v
 
 
 def set_threads(n: int) -> None:
