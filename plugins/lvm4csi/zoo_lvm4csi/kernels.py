@@ -82,29 +82,35 @@ def spectrum_levels(ri, levels, tiny):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def spectrum_planes(ri, re_out, im_out, tiny):
-    """re / max |z| and im / max |z| per sample into the planes `re_out`, `im_out` (k, P).
+def spectrum_planes(ri, out, tiny):
+    """Per sample, re / max |z| into out[:, 0], im / max |z| into out[:, 1] and zeros into the
+    planes after them: `ri` (k, 2·P) interleaved spectra, `out` (k, C >= 2, P) C-contiguous,
+    written one sample after the other so that a fresh output is touched in address order.
 
     Clipped to [-1, 1] only where the maximum is below 1e-18: there the squares can underflow
     and a quotient leave [-1, 1]; elsewhere |re| <= sqrt(re² + im²) holds exactly. A sample
     with NaN or inf is NaN throughout, as after torch's division by a NaN maximum."""
     for s in range(ri.shape[0]):
         x = ri[s]
+        re_out = out[s, 0]
+        im_out = out[s, 1]
         peak = np.sqrt(_peak_power(x))
         peak = peak if peak > tiny else ri.dtype.type(tiny)
         bad = False
-        for i in range(re_out.shape[1]):
+        for i in range(re_out.shape[0]):
             a = x[2 * i]
             b = x[2 * i + 1]
             bad |= (a * a + b * b) - (a * a + b * b) != 0
-            re_out[s, i] = a / peak
-            im_out[s, i] = b / peak
+            re_out[i] = a / peak
+            im_out[i] = b / peak
         if bad:
-            re_out[s, :] = np.nan
-            im_out[s, :] = np.nan
+            re_out[:] = np.nan
+            im_out[:] = np.nan
         elif peak < 1e-18:
-            _clip_unit(re_out[s])
-            _clip_unit(im_out[s])
+            _clip_unit(re_out)
+            _clip_unit(im_out)
+        for c in range(2, out.shape[1]):
+            out[s, c, :] = 0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -408,16 +408,17 @@ class RealImagZero(Transform):
         kernels = _fused(h)
         for i0 in range(0, b, c):
             k = min(c, b - i0)
-            out[i0:i0 + k, 2:].zero_()
             z = _fft_chunk(src[i0:i0 + k], pad[:k], spec[:k]) if cfg["angular_delay"] else src[i0:i0 + k]
-            if kernels is not None:  # CPU: maximum and both planes in one kernel
-                dst = ri_img[:k] if resized else out[i0:i0 + k, :2]
-                kernels.spectrum_planes(_np(torch.view_as_real(z.resolve_conj())).reshape(k, -1),
-                                        _np(dst[:, 0].view(k, -1)),
-                                        _np(dst[:, 1].view(k, -1)), _TINY)
+            if kernels is not None:  # CPU: maximum, both planes and the zero planes in one kernel
+                ri = _np(torch.view_as_real(z.resolve_conj())).reshape(k, -1)
                 if resized:
-                    resize_into(dst, out[i0:i0 + k, :2], clamp=(-1.0, 1.0))
+                    kernels.spectrum_planes(ri, _np(ri_img[:k].view(k, 2, -1)), _TINY)
+                    out[i0:i0 + k, 2:].zero_()
+                    resize_into(ri_img[:k], out[i0:i0 + k, :2], clamp=(-1.0, 1.0))
+                else:
+                    kernels.spectrum_planes(ri, _np(out[i0:i0 + k].view(k, planes, -1)), _TINY)
                 continue
+            out[i0:i0 + k, 2:].zero_()
             zr = torch.view_as_real(z)
             torch.mul(zr, zr, out=squares[:k])
             torch.add(squares[:k, ..., 0], squares[:k, ..., 1], out=power[:k])
