@@ -171,3 +171,20 @@ def test_unreachable_pretrained_weights_give_a_clear_error_or_a_random_fallback(
     assert lvm.weights == "random"
     with pytest.raises(zoo_core.WzooError, match="real-imag-zero"):
         FrozenLVM("efficientnet-lite0", power_input=True)(torch.rand(1, 3, 32, 32))
+
+
+def test_channels_last_activations_give_the_nchw_numbers():
+    """forward_features runs the LVM on channels-last activations (faster on CPU); features and
+    gradients equal those of plain NCHW up to float rounding."""
+    torch.manual_seed(0)
+    lvm = FrozenLVM("efficientnet-lite0", frozen=False, missing_weights="random").double()
+    x = torch.rand(2, 3, 64, 64, dtype=torch.float64)
+    fast = lvm.forward_features(x)
+    fast.square().sum().backward()
+    grads = [p.grad.clone() for p in lvm.parameters()]
+    lvm.zero_grad()
+    plain = lvm.lvm.forward_features((x - lvm.mean.double()) / lvm.std.double())  # NCHW all the way
+    plain.square().sum().backward()
+    torch.testing.assert_close(fast, plain, rtol=1e-10, atol=1e-10)
+    for g, p in zip(grads, lvm.parameters()):
+        torch.testing.assert_close(g, p.grad, rtol=1e-9, atol=1e-9)
