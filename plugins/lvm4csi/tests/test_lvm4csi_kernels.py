@@ -47,6 +47,18 @@ def test_peak_power_is_the_numpy_maximum(n):
     assert not levels.any()
 
 
+def test_levels_are_floor_of_the_normalised_modulus_in_float32():
+    """The byte levels equal numpy's float32 floor(|z| / (max |z| / 256)), capped at 255."""
+    rng = np.random.default_rng(1)
+    ri = rng.standard_normal((3, 2 * 999)).astype(np.float32)
+    levels = np.empty((3, 999), np.uint8)
+    kernels.spectrum_levels(ri, levels, 1e-30)
+    mag = np.sqrt(ri[:, 0::2] * ri[:, 0::2] + ri[:, 1::2] * ri[:, 1::2])  # float32 throughout
+    scale = mag.max(axis=1, keepdims=True) / np.float32(256)
+    expected = np.minimum(np.floor(mag / scale), 255)
+    assert np.array_equal(levels, expected) and levels.max() == 255
+
+
 @pytest.mark.parametrize("size", [None, 56, 48, 100])  # none, shrink 8/7, shrink 4/3 (torch's), enlarge
 def test_jet_paths_agree(monkeypatch, size):
     y = _csi(6, 16, 12)
