@@ -118,3 +118,14 @@ def test_resize_writes_into_the_given_output():
     T.resize_into(src, out, clamp=(0.0, 1.0))
     ref = torch.nn.functional.interpolate(src.double(), size=(30, 30), mode="bilinear", align_corners=False)
     torch.testing.assert_close(out, ref.float(), rtol=0, atol=2e-6)
+
+
+def test_kernels_compile_where_no_cache_folder_is_writable():
+    """A function numba cannot cache (here: defined in no file) is still compiled, not refused."""
+    from numba import njit
+
+    namespace = {}
+    exec("def add_one(x):\n    return x + 1\n", namespace)
+    with pytest.raises(RuntimeError, match="cannot cache"):
+        njit(cache=True)(namespace["add_one"])
+    assert kernels._jit(namespace["add_one"])(1) == 2

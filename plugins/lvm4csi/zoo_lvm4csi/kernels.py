@@ -33,10 +33,20 @@ import cv2
 import numpy as np
 from numba import njit
 
+def _jit(fn):
+    """numba's compiled function, cached on disk (in-tree, or the user's cache folder) where
+    some location is writable; where none is, compiled afresh in each process instead of
+    failing at import."""
+    try:
+        return njit(cache=True, nogil=True, error_model="numpy")(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(nogil=True, error_model="numpy")(fn)
+
+
 _LANES = 16  # independent maxima: lets the compiler keep a reduction in flight per lane
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _peak_power(ri):
     """max(re² + im²) over one sample's interleaved (re, im) values. NaN-blind: the passes
     after it flag samples with NaN or inf (in a loop that vectorises; this one cannot)."""
@@ -59,7 +69,7 @@ def _peak_power(ri):
     return best
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _modulus_levels(ri, scale, levels):
     """levels[i] = min(floor(|z_i| / scale), 255) as bytes; True where some re² + im² is NaN
     or infinite."""
@@ -76,7 +86,7 @@ def _modulus_levels(ri, scale, levels):
     return bad
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def spectrum_levels(ri, levels, tiny):
     """Colour-table levels of |z| / max |z| per sample: `ri` (k, 2·P) interleaved spectra,
     `levels` (k, P) uint8. A sample with NaN or inf (or squares that overflow) is level 0."""
@@ -87,7 +97,7 @@ def spectrum_levels(ri, levels, tiny):
             levels[s, :] = 0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def spectrum_planes(ri, out, tiny):
     """Per sample, re / max |z| into out[:, 0], im / max |z| into out[:, 1] and zeros into the
     planes after them: `ri` (k, 2·P) interleaved spectra, `out` (k, C >= 2, P) C-contiguous,
@@ -119,7 +129,7 @@ def spectrum_planes(ri, out, tiny):
             out[s, c, :] = 0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _clip_unit(x):
     one = x.dtype.type(1.0)
     for i in range(x.shape[0]):
@@ -127,7 +137,7 @@ def _clip_unit(x):
         x[i] = -one if v < -one else (one if v > one else v)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def range_levels(amp, levels, eps):
     """Colour-table levels of (a − min) / (max − min) per sample: `amp` (k, P) amplitudes,
     `levels` (k, P) uint8; the range is at least `eps`. A sample with NaN or inf is level 0."""
@@ -180,7 +190,7 @@ def resize_bilinear(src: np.ndarray, out: np.ndarray, lo: float | None = None, h
         clip(out, out.dtype.type(lo), out.dtype.type(hi))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def clip(x, lo, hi):
     """x = min(max(x, lo), hi) in place over (k, C, H, W); NaN passes, as in torch's clamp.
     (OpenCV's min and max with a scalar cost 3x more.)"""
