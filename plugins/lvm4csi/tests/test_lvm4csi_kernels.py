@@ -1,4 +1,5 @@
-"""The fused CPU kernels (numba + OpenCV) against numpy and against the torch path.
+"""The CPU kernels (numba in `spectra.py`, OpenCV in `kernels.py`) against numpy and against the
+torch path.
 
 `test_lvm4csi_transforms.py` checks both paths against numpy + matplotlib; here the two paths
 are compared with each other on the inputs where they could part: non-contiguous and conjugated
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import zoo_lvm4csi.transforms as T
-from zoo_lvm4csi import kernels
+from zoo_lvm4csi import spectra
 from zoo_lvm4csi.transforms import AngularDelayJet, HARImage, RealImagZero
 
 JET_STEP = 5 / 255  # one entry of the colour table
@@ -40,10 +41,10 @@ def test_peak_power_is_the_numpy_maximum(n):
     rng = np.random.default_rng(n)
     ri = rng.standard_normal(2 * n).astype(np.float32)
     expected = (ri[0::2] * ri[0::2] + ri[1::2] * ri[1::2]).max()
-    assert kernels._peak_power(ri) == expected  # every lane and the remainder loop
+    assert spectra._peak_power(ri) == expected  # every lane and the remainder loop
     levels = np.empty((1, n), np.uint8)
     ri[2 * (n // 2) + 1] = np.nan  # the levels pass flags it: the whole sample is level 0
-    kernels.spectrum_levels(ri[None], levels, 1e-30)
+    spectra.spectrum_levels(ri[None], levels, 1e-30)
     assert not levels.any()
 
 
@@ -52,7 +53,7 @@ def test_levels_are_floor_of_the_normalised_modulus_in_float32():
     rng = np.random.default_rng(1)
     ri = rng.standard_normal((3, 2 * 999)).astype(np.float32)
     levels = np.empty((3, 999), np.uint8)
-    kernels.spectrum_levels(ri, levels, 1e-30)
+    spectra.spectrum_levels(ri, levels, 1e-30)
     mag = np.sqrt(ri[:, 0::2] * ri[:, 0::2] + ri[:, 1::2] * ri[:, 1::2])  # float32 throughout
     scale = mag.max(axis=1, keepdims=True) / np.float32(256)
     expected = np.minimum(np.floor(mag / scale), 255)
@@ -128,4 +129,33 @@ def test_kernels_compile_where_no_cache_folder_is_writable():
     exec("def add_one(x):\n    return x + 1\n", namespace)
     with pytest.raises(RuntimeError, match="cannot cache"):
         njit(cache=True)(namespace["add_one"])
-    assert kernels._jit(namespace["add_one"])(1) == 2
+    assert spectra._jit(namespace["add_one"])(1) == 2
+
+
+def test_range_levels_against_numpy():
+    from zoo_lvm4csi import kernels
+
+    rng = np.random.default_rng(2)
+    x = (rng.random((2, 20, 33)) * 7 - 2).astype(np.float32)
+    levels = np.empty(x.shape, np.uint8)
+    kernels.range_levels(x, levels, 1e-12)
+    lo, hi = x.min(axis=(1, 2), keepdims=True), x.max(axis=(1, 2), keepdims=True)
+    value = (x.astype(np.float64) - lo) / (hi - lo) * 256
+    expected = np.minimum(np.floor(value), 255)
+    near_integer = np.abs(value - np.round(value)) < 1e-3  # float32 rounding may land either side
+    assert np.array_equal(levels[~near_integer], expected[~near_integer])
+    assert np.abs(levels.astype(int) - expected).max() <= 1 and levels.max() == 255
+    x[1, 3, 4] = np.inf
+    kernels.range_levels(x, levels, 1e-12)
+    assert not levels[1].any() and levels[0].any()
+
+
+def test_the_har_image_needs_no_jit():
+    """Only the spectrum images start numba (about 0.5 s once per process)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch, zoo_lvm4csi.transforms as T; T.HARImage(32)(torch.rand(2, 10, 3, 4)); "
+            "assert 'numba' not in sys.modules; T.AngularDelayJet()(torch.randn(2, 8, 8, dtype=torch.complex64)); "
+            "assert 'numba' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

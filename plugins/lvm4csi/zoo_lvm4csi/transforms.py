@@ -15,9 +15,10 @@ How they run (issue 14, `benchmarks/bench_lvm4csi_transforms.py` measures it). T
 processed in chunks of a few samples whose intermediates are reused from chunk to chunk, so no
 full-batch complex tensor is ever materialised. On the CPU (`FUSED_ON_CPU`):
 
-    torch's FFT into a reused buffer → one numba kernel (`kernels.py`): max |z|, then byte
-    levels floor(|z| / max · 256) → OpenCV's table lookup straight into the output planes
-    → OpenCV's bilinear resize where the size changes without antialiasing.
+    torch's FFT into a reused buffer → one numba kernel (`spectra.py`): max |z|, then byte
+    levels floor(|z| / max · 256) (or the scaled real and imaginary planes) → OpenCV's table
+    lookup straight into the output planes (`kernels.py`) → OpenCV's bilinear resize where the
+    size changes without antialiasing. The HAR image's range and levels are OpenCV's too.
 
 On other devices (and with `FUSED_ON_CPU = False`, which the tests use to check it) the same
 arithmetic in torch ops:
@@ -98,13 +99,14 @@ def _chunk(per_sample_bytes: int, batch: int) -> int:
     return max(1, min(batch, WORKSPACE_BYTES // max(1, per_sample_bytes)))
 
 
-#: CPU tensors go through the fused numba kernels (`kernels.py`); other devices through torch.
+#: CPU tensors go through OpenCV (`kernels.py`) and numba (`spectra.py`); other devices through
+#: torch ops.
 #: Tests set it False to check the torch path on CPU too.
 FUSED_ON_CPU = True
 
 
 def _fused(t: torch.Tensor):
-    """The kernels module where `t` is on the CPU (and fusion is on), else None."""
+    """The OpenCV kernels module where `t` is on the CPU (and fusion is on), else None."""
     if not FUSED_ON_CPU or t.device.type != "cpu":
         return None
     from . import kernels
@@ -346,10 +348,12 @@ class AngularDelayJet(Transform):
         colours = _np(rgb) if resized else _np(out)
         luts = _luts()
         ht = h.transpose(-1, -2)
+        from . import spectra
+
         for i0 in range(0, b, c):
             k = min(c, b - i0)
             _fft_chunk(ht[i0:i0 + k], pad[:k], spec[:k])
-            kernels.spectrum_levels(spec_np[:k], levels[:k].reshape(k, -1), _TINY)
+            spectra.spectrum_levels(spec_np[:k], levels[:k].reshape(k, -1), _TINY)
             if resized:
                 kernels.colour(levels[:k], luts, colours[:k])
                 resize_into(rgb[:k], out[i0:i0 + k], clamp=(0.0, 1.0))
@@ -406,17 +410,19 @@ class RealImagZero(Transform):
         ri_img = torch.empty(c, 2, hh, ww, dtype=torch.float32, device=h.device) if resized else None
         src = h.transpose(-1, -2) if cfg["angular_delay"] else h
         kernels = _fused(h)
+        if kernels is not None:
+            from . import spectra
         for i0 in range(0, b, c):
             k = min(c, b - i0)
             z = _fft_chunk(src[i0:i0 + k], pad[:k], spec[:k]) if cfg["angular_delay"] else src[i0:i0 + k]
-            if kernels is not None:  # CPU: maximum, both planes and the zero planes in one kernel
+            if kernels is not None:  # CPU: maximum, both planes and the zero planes in one numba kernel
                 ri = _np(torch.view_as_real(z.resolve_conj())).reshape(k, -1)
                 if resized:
-                    kernels.spectrum_planes(ri, _np(ri_img[:k].view(k, 2, -1)), _TINY)
+                    spectra.spectrum_planes(ri, _np(ri_img[:k].view(k, 2, -1)), _TINY)
                     out[i0:i0 + k, 2:].zero_()
                     resize_into(ri_img[:k], out[i0:i0 + k, :2], clamp=(-1.0, 1.0))
                 else:
-                    kernels.spectrum_planes(ri, _np(out[i0:i0 + k].view(k, planes, -1)), _TINY)
+                    spectra.spectrum_planes(ri, _np(out[i0:i0 + k].view(k, planes, -1)), _TINY)
                 continue
             out[i0:i0 + k, 2:].zero_()
             zr = torch.view_as_real(z)
@@ -475,8 +481,8 @@ class HARImage(Transform):
             k = min(c, b - i0)
             amp = x[i0:i0 + k].reshape(k, t, w).abs().to(torch.float32).contiguous()
             dst = rgb[:k] if resized else out[i0:i0 + k]
-            if jet and kernels is not None:  # CPU: range and byte levels in one kernel, OpenCV's lookup
-                kernels.range_levels(_np(amp).reshape(k, -1), levels[:k].reshape(k, -1), 1e-12)
+            if jet and kernels is not None:  # CPU: range, byte levels and lookup by OpenCV
+                kernels.range_levels(_np(amp), levels[:k], 1e-12)
                 kernels.colour(levels[:k], _luts(), _np(dst))
             else:
                 lo = amp.amin(dim=(-2, -1), keepdim=True)  # (aminmax along a dim is 8x slower)
