@@ -12,13 +12,16 @@ import numpy as np
 REDUCERS = ("tsne", "umap", "pca")
 
 
-def reduce_2d(points: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
+def reduce_2d(points: np.ndarray, method: str, seed: int = 0, umap_worker=None) -> np.ndarray:
     """(n, d) → (n, 2) by a library reducer: `tsne` (sklearn TSNE), `umap` (umap-learn UMAP) or
     `pca` (sklearn PCA). On one BLAS/OpenMP thread: a few hundred points gain nothing from
     threads, and on a busy 2-core machine t-SNE took 73-128 s with them, 9-10 s without
-    (same output; measured for issue 14)."""
+    (same output; measured for issue 14). `umap_worker` (`umap_worker.UmapWorker`): UMAP runs
+    there, already compiled."""
     from threadpoolctl import threadpool_limits
 
+    if method == "umap" and umap_worker is not None:
+        return umap_worker.reduce(points, seed)
     with threadpool_limits(1):
         return _reduce_2d(points, method, seed)
 
@@ -44,15 +47,16 @@ def _reduce_2d(points: np.ndarray, method: str, seed: int) -> np.ndarray:
     raise TwotowerError(f"method must be one of {', '.join(REDUCERS)}, got {method!r}")
 
 
-def pair_maps(csi_emb: np.ndarray, env_emb: np.ndarray, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def pair_maps(csi_emb: np.ndarray, env_emb: np.ndarray, seed: int = 0,
+              umap_worker=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Fig. 3's coordinates: both modalities' (n, d) embeddings reduced together (one map, so
     a pair's two points can be joined), split back into (csi (n, 2), env (n, 2)) per method."""
     both = np.concatenate([csi_emb, env_emb]).astype(np.float64)
     n = len(csi_emb)
-    return {m: (xy[:n], xy[n:]) for m in REDUCERS for xy in [reduce_2d(both, m, seed)]}
+    return {m: (xy[:n], xy[n:]) for m in REDUCERS for xy in [reduce_2d(both, m, seed, umap_worker)]}
 
 
-def embedding_maps(plots: Path, model, data, indices, seed: int = 0) -> dict[str, float]:
+def embedding_maps(plots: Path, model, data, indices, seed: int = 0, umap_worker=None) -> dict[str, float]:
     """Fig. 3 into plots/embeddings-{tsne,umap,pca}.png; returns, per method, the share of
     CSI points whose nearest environment point on the 2-D map is their own pair."""
     import matplotlib.pyplot as plt
@@ -62,7 +66,7 @@ def embedding_maps(plots: Path, model, data, indices, seed: int = 0) -> dict[str
     idx = np.asarray(indices)
     c, e = embed_csi(model, data, idx).numpy(), embed_env(model, data, idx).numpy()
     out = {}
-    for method, (a, b) in pair_maps(c, e, seed).items():
+    for method, (a, b) in pair_maps(c, e, seed, umap_worker).items():
         nearest = np.linalg.norm(a[:, None] - b[None], axis=-1).argmin(1)
         out[f"fig3_{method}_nearest_is_pair"] = float((nearest == np.arange(len(a))).mean())
         fig, ax = plt.subplots(figsize=(5, 5))
@@ -100,7 +104,8 @@ def similarity_and_histogram(plots: Path, model, data, test_idx, per_area) -> No
     plt.close(fig)
 
 
-def write_all(out_dir: Path, model, data, test_idx, per_area, fig3_pairs: int = 150, seed: int = 0) -> dict:
+def write_all(out_dir: Path, model, data, test_idx, per_area, fig3_pairs: int = 150, seed: int = 0,
+              umap_worker=None) -> dict:
     """Every figure into out_dir/plots/; Fig. 3 on the first `fig3_pairs` held-out pairs."""
     import matplotlib
 
@@ -108,4 +113,6 @@ def write_all(out_dir: Path, model, data, test_idx, per_area, fig3_pairs: int = 
     plots = Path(out_dir) / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     similarity_and_histogram(plots, model, data, test_idx, per_area)
-    return embedding_maps(plots, model, data, np.asarray(test_idx)[:fig3_pairs], seed) if fig3_pairs >= 8 else {}
+    if fig3_pairs < 8:
+        return {}
+    return embedding_maps(plots, model, data, np.asarray(test_idx)[:fig3_pairs], seed, umap_worker)
