@@ -75,3 +75,44 @@ def test_crnn_fitted_after_trains_the_crnn_alone(city_small):
     trained = model.heads["csi-feedback"].state_dict()
     assert all(v.shape == trained[k].shape for k, v in initial.state_dict().items())
     assert any(not torch.equal(v, trained[k]) for k, v in initial.state_dict().items())
+
+
+@pytest.mark.parametrize("domain,phase", [("angle-delay", False), ("angle-delay", True), ("antenna-frequency", True)])
+def test_angle_delay_and_common_phase_keep_the_frozen_path_exact(city_small, domain, phase):
+    """The angle-delay layout is a unitary 2-D DFT of the normalised CSI (norms kept, so L_R
+    is the same number in either domain) and the common phase is sent alongside the RMS: an
+    identity encoder and CRNN still give the CSI back exactly."""
+    from zoo_core.tasks import CSIFeedback
+    from zoo_twotower.model import create
+    from zoo_twotower.transforms import CSIRealImag, csi_phase
+    from zoo_twotower.zeroshot import reconstruct
+
+    model = create("tiny", "crnn", csi_domain=domain, common_phase=phase)
+    transform = model.encoders["csi"].transform
+    assert transform.config == {"domain": domain, "common_phase": phase}
+    csi = torch.from_numpy(city_small.csi[:6])
+    x, plain = transform(csi), CSIRealImag()(csi)
+    np.testing.assert_allclose(x.square().sum((1, 2, 3)).numpy(), plain.square().sum((1, 2, 3)).numpy(), rtol=1e-4)
+    if phase:  # the strongest angle-delay coefficient is real and positive
+        ad = CSIRealImag(domain="angle-delay", common_phase=True)(csi)
+        c = torch.complex(ad[:, 0], ad[:, 1]).flatten(1)
+        top = c.gather(1, c.abs().argmax(1, keepdim=True))[:, 0]
+        assert float(top.imag.abs().max()) < 1e-3 * float(top.abs().min()) and bool((top.real > 0).all())
+        np.testing.assert_allclose(csi_phase(csi).abs().numpy(), 1.0, rtol=1e-6)
+    model.encoders["csi"] = _Flatten(transform)
+    model.encode = lambda batch, tower: model.encoders[tower](batch)
+    model.heads["csi-feedback"] = _Unflatten()
+    idx = np.array([3, 40, 41, 250])
+    got = reconstruct(model, city_small, idx, batch_size=3)
+    np.testing.assert_allclose(got, city_small.csi[idx], rtol=1e-4, atol=1e-9)
+    assert CSIFeedback().metrics(got, city_small.csi[idx])["nmse_db"] < -80
+
+
+def test_crnn_starts_near_the_all_zero_guess():
+    from zoo_twotower.heads import CRNNHead
+
+    torch.manual_seed(0)
+    head = CRNNHead(128, patch=(8, 16), width=64, heads=4, depth=1, mlp=128)
+    with torch.no_grad():
+        out = head(torch.randn(16, 128))
+    assert out.shape == (16, 2, 32, 64) and float(out.square().mean()) < 0.05

@@ -37,9 +37,11 @@ class TwoTowerObjective(_EpochMeans, Objective):
     head's learnable logit scale; L_R: MSE of the CRNN's reconstruction of the normalised
     CSI (when the model has the CRNN head, `csi-feedback`). The CSI is encoded once."""
 
-    def __init__(self, model, task: str = "retrieval", reconstruction: bool = True):
+    def __init__(self, model, task: str = "retrieval", reconstruction: bool = True,
+                 reconstruction_weight: float = 1.0):
         super().__init__(model)
         self.task = task
+        self.reconstruction_weight = float(reconstruction_weight)
         self.clip = ClipLoss()
         self.reconstruction = reconstruction and "csi-feedback" in model.heads
         self._reset_means()
@@ -61,7 +63,7 @@ class TwoTowerObjective(_EpochMeans, Objective):
         if self.reconstruction:
             target = self.model.encoders["csi"].transform(batch["csi"])
             loss_r = F.mse_loss(self.model.heads["csi-feedback"](emb_csi), target)
-            loss = loss_c + loss_r
+            loss = loss_c + self.reconstruction_weight * loss_r
             self.last["reconstruction"] = float(loss_r.detach())
         self.last["contrastive"] = float(loss_c.detach())
         self._record()

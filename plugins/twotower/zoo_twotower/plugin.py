@@ -30,12 +30,13 @@ SIZES = {
 MODEL_NAMES = {"paper": "twotower/env-csi-paper", "tiny": "twotower/env-csi-tiny"}
 
 
-def towers(size: str, msnn: bool = True) -> dict:
+def towers(size: str, msnn: bool = True, csi_domain: str = "antenna-frequency", common_phase: bool = False) -> dict:
     s = SIZES[size]
     px = s["map_px"]
+    csi_transform = {"domain": csi_domain, "common_phase": bool(common_phase)}
     return {
         "csi": {"backbone": "twotower/cfenn", "backbone_args": {**s["csi"], "msnn": msnn},
-                "transform": "twotower/csi", "transform_config": {},
+                "transform": "twotower/csi", "transform_config": csi_transform,
                 "fields": {"csi": {"shape": [1, s["csi"]["antennas"], s["csi"]["subcarriers"], 1],
                                    "dtype": "complex64"}}},
         "env": {"backbone": "twotower/epnn", "backbone_args": {**s["env"], "msnn": msnn},
@@ -127,4 +128,5 @@ def register_recipes(register):
              description="Environment-channel contrastive pre-training (L = L_C + L_R) on built-in city areas; "
                          "zero-shot checks and Figs. 3, 5, 6 on held-out areas",
              size="tiny", variant="crnn-msnn", n=6000, epochs=12, batch_size=64, lr=1e-3, warmup_epochs=1.0,
-             restart_epochs=0, seed=0, n_bs=5, n_ue=30, dense=0, fig3_pairs=150)
+             restart_epochs=0, seed=0, n_bs=5, n_ue=30, dense=0, fig3_pairs=150,
+             csi_domain="antenna-frequency", common_phase=False, reconstruction_weight=1.0)

@@ -49,7 +49,8 @@ def per_area_matching(model, data, indices) -> dict[int, float]:
 @torch.no_grad()
 def reconstruct(model, data, indices, batch_size: int = 256) -> np.ndarray:
     """CSI feedback through the frozen CFENN and CRNN (the 128-dim embedding is the feedback),
-    rescaled by each sample's RMS (sent alongside); the data's csi layout."""
+    rescaled by each sample's RMS (and common phase, where the transform removes it: both
+    sent alongside), in the antenna-frequency domain whatever the tower's; the data's layout."""
     from .errors import TwotowerError
     from .transforms import csi_rms, real_to_csi
 
@@ -62,5 +63,10 @@ def reconstruct(model, data, indices, batch_size: int = 256) -> np.ndarray:
     for i in range(0, len(idx), batch_size):
         csi = csi_tensor(data, idx[i:i + batch_size])
         x = model.heads["csi-feedback"](model.encode({"csi": csi}, "csi"))
-        out.append((real_to_csi(x, tuple(csi.shape[1:])) * csi_rms(csi)[:, None, None, None, None]).numpy())
+        transform = model.encoders["csi"].transform
+        if hasattr(transform, "to_antenna_frequency"):  # the layout and side information of twotower/csi
+            x, side = transform.to_antenna_frequency(x), transform.side_information(csi)
+        else:
+            side = csi_rms(csi)
+        out.append((real_to_csi(x, tuple(csi.shape[1:])) * side[:, None, None, None, None]).numpy())
     return np.concatenate(out).astype(np.complex64)
