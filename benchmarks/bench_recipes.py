@@ -63,6 +63,8 @@ JOBS = {
                               "--set", "epochs=50", "--set", "bench_epochs=5", "--set", "progress=false"]],
     "csiclip/pretrain": [["run", "csiclip/pretrain", "--out", "{out}", "--set", "n=600", "--set", "epochs=3"]],
     "twotower/pretrain": [["run", "twotower/pretrain", "--out", "{out}", "--set", "n=600", "--set", "epochs=1"]],
+    # at its defaults: training long enough for UMAP's compilation to overlap it (umap_worker.py)
+    "twotower/pretrain-defaults": [["run", "twotower/pretrain", "--out", "{out}"]],
 }
 FULL_MAIN = [["run", "wavesfm/pretrain", "--out", "{out}/pretrain"],
              ["bench", "los", "--from", "{out}/pretrain/model", "--out", "{out}/bench-los", "--quiet"]]
