@@ -87,7 +87,10 @@ class ZeroShot(Strategy):
             what = "CSI (rows) vs environment (columns) cosine similarity"
         elif task.name == "csi-feedback":
             predict = lambda s: zeroshot.reconstruct(net, s.data, s.indices)  # noqa: E731
-            what = "CSI -> frozen CFENN (128 values + RMS) -> frozen CRNN"
+            t = net.encoders["csi"].transform
+            sent = "RMS and common phase" if getattr(t, "common_phase", False) else "RMS"
+            layout = ", angle-delay" if getattr(t, "domain", "") == "angle-delay" else ""
+            what = f"CSI{layout} -> frozen CFENN (128 values + {sent}) -> frozen CRNN"
         else:
             predict = lambda s: task.zero_shot(net, s.data, s.indices)  # noqa: E731
             what = "CSI vs environment options"
