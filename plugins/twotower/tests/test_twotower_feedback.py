@@ -116,3 +116,19 @@ def test_crnn_starts_near_the_all_zero_guess():
     with torch.no_grad():
         out = head(torch.randn(16, 128))
     assert out.shape == (16, 2, 32, 64) and float(out.square().mean()) < 0.05
+
+
+def test_angle_delay_is_the_unitary_dft_matrix_product():
+    """to_angle_delay against explicit DFT matrices: angle = A·H over the antennas (A[a, m] =
+    e^{-2πi am/32}/√32), delay = H·D over the subcarriers (D[s, d] = e^{+2πi sd/64}/8)."""
+    from zoo_twotower.transforms import from_angle_delay, to_angle_delay
+
+    rng = np.random.default_rng(4)
+    h = rng.standard_normal((3, 32, 64)) + 1j * rng.standard_normal((3, 32, 64))
+    a = np.exp(-2j * np.pi * np.outer(np.arange(32), np.arange(32)) / 32) / np.sqrt(32)
+    d = np.exp(2j * np.pi * np.outer(np.arange(64), np.arange(64)) / 64) / 8
+    want = a @ h @ d
+    x = torch.from_numpy(np.stack([h.real, h.imag], axis=1))
+    got = to_angle_delay(x).numpy()
+    np.testing.assert_allclose(got[:, 0] + 1j * got[:, 1], want, atol=1e-10)
+    np.testing.assert_allclose(from_angle_delay(to_angle_delay(x)).numpy(), x.numpy(), atol=1e-12)
