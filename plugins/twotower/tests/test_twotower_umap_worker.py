@@ -17,3 +17,15 @@ def test_the_worker_gives_the_in_process_coordinates_and_errors():
     assert worker._proc.poll() is not None  # the process has ended
     np.testing.assert_array_equal(there, reduce_2d(points, "umap", seed=1))
     np.testing.assert_array_equal(again, there)
+
+
+def test_a_failing_run_ends_the_worker_at_once():
+    import time
+
+    from zoo_twotower.umap_worker import UmapWorker
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        with UmapWorker() as worker:
+            raise KeyboardInterrupt  # while the worker is still importing and compiling
+    assert worker._proc.poll() is not None and time.perf_counter() - start < 10

@@ -57,17 +57,22 @@ class UmapWorker:
 
     def close(self) -> None:
         if self._proc.poll() is None:
-            self._proc.stdin.close()
+            self._proc.stdin.close()  # the worker's loop ends at end of input
             try:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        self._proc.stdin.close()
+        self._proc.stdout.close()
 
     def __enter__(self) -> UmapWorker:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None and self._proc.poll() is None:  # the run failed or was interrupted:
+            self._proc.kill()  # do not wait for a compilation nobody will use
+            self._proc.wait()
         self.close()
 
 
