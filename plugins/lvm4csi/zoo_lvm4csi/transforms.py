@@ -308,10 +308,10 @@ class AngularDelayJet(Transform):
         resized = size is not None and (hh, ww) != (size, size)
         out = new_output(b, 3, *((size, size) if resized else (hh, ww)), device=h.device)
         ct = _complex_dtype(h)
+        fsize = 8 if ct == torch.complex128 else 4
         kernels = _fused(h)
         if kernels is not None:
-            return self._fused(kernels, h, out, ct, resized)
-        fsize = 8 if ct == torch.complex128 else 4
+            return self._fused(kernels, h, out, ct, fsize, hh, ww, resized)
         per = hh * ww * (5 * fsize + 4 + (12 if resized else 0)) + 12 * out[0, 0].numel()
         c = _chunk(per, b)
         pad = torch.zeros(c, hh, ww, dtype=ct, device=h.device)
@@ -333,12 +333,10 @@ class AngularDelayJet(Transform):
                 lookup(index[:k], out[i0:i0 + k], table)
         return out
 
-    def _fused(self, kernels, h, out, ct, resized):
+    def _fused(self, kernels, h, out, ct, fsize, hh, ww, resized):
         """CPU: the FFT by torch into a reused buffer, byte levels by one kernel, the colours by
         OpenCV's table lookup."""
         b = h.shape[0]
-        hh, ww = self.config["gamma"] * h.shape[-1], self.config["beta"] * h.shape[-2]
-        fsize = 8 if ct == torch.complex128 else 4
         c = _chunk(hh * ww * (4 * fsize + 1 + (12 if resized else 0)) + 12 * out[0, 0].numel(), b)
         pad = torch.zeros(c, hh, ww, dtype=ct)
         spec = torch.empty_like(pad)
