@@ -2,7 +2,7 @@
 
 For each transform, in one process, best of --repeat:
   - ours: the transform as it runs on the CPU (zoo_lvm4csi.transforms: torch's FFT, numba
-    kernels for the levels, OpenCV's lookup and resize);
+    kernels for the spectra's levels and colours, OpenCV for the HAR image and the resizes);
   - torch path: the same transform in torch ops only (what other devices run; FUSED_ON_CPU off);
   - reference: a per-sample numpy + matplotlib (+ PIL) loop, what a notebook does;
   - previous: the batched torch code these transforms replaced (issue 14), inlined below;

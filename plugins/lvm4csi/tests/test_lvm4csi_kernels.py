@@ -36,16 +36,23 @@ def _csi(b, m, n, seed=0, dtype=torch.complex64):
     return torch.complex(torch.randn(b, m, n, generator=g), torch.randn(b, m, n, generator=g)).to(dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [1, 15, 16, 17, 1000])
-def test_peak_power_is_the_numpy_maximum(n):
+def test_peak_power_is_the_numpy_maximum(n, dtype):
     rng = np.random.default_rng(n)
-    ri = rng.standard_normal(2 * n).astype(np.float32)
+    ri = rng.standard_normal(2 * n).astype(dtype)
+    ri[:2] = -0.0  # a zero of either sign squares to +0
+    power, bits = spectra.scratch(n, dtype)
     expected = (ri[0::2] * ri[0::2] + ri[1::2] * ri[1::2]).max()
-    assert spectra._peak_power(ri) == expected  # every lane and the remainder loop
-    levels = np.empty((1, n), np.uint8)
-    ri[2 * (n // 2) + 1] = np.nan  # the levels pass flags it: the whole sample is level 0
-    spectra.spectrum_levels(ri[None], levels, 1e-30)
-    assert not levels.any()
+    peak, finite = spectra._peak(ri, power, bits, 1e-30)
+    assert peak == max(np.sqrt(expected), dtype(1e-30)) and finite  # the maximum over the unsigned bits
+    for bad in (np.nan, -np.nan, np.inf, -np.inf, np.finfo(dtype).max):  # the last: its square overflows
+        x = ri.copy()
+        x[2 * (n // 2) + 1] = bad
+        assert not spectra._peak(x, power, bits, 1e-30)[1]
+        levels = np.ones((1, n), np.uint8)
+        spectra.spectrum_levels(x[None], power, bits, levels, 1e-30)
+        assert not levels.any()  # the whole sample is level 0
 
 
 def test_levels_are_floor_of_the_normalised_modulus_in_float32():
@@ -53,11 +60,24 @@ def test_levels_are_floor_of_the_normalised_modulus_in_float32():
     rng = np.random.default_rng(1)
     ri = rng.standard_normal((3, 2 * 999)).astype(np.float32)
     levels = np.empty((3, 999), np.uint8)
-    spectra.spectrum_levels(ri, levels, 1e-30)
+    spectra.spectrum_levels(ri, *spectra.scratch(999, np.float32), levels, 1e-30)
     mag = np.sqrt(ri[:, 0::2] * ri[:, 0::2] + ri[:, 1::2] * ri[:, 1::2])  # float32 throughout
     scale = mag.max(axis=1, keepdims=True) / np.float32(256)
     expected = np.minimum(np.floor(mag / scale), 255)
     assert np.array_equal(levels, expected) and levels.max() == 255
+
+
+def test_ramp_colours_are_the_table_at_every_level():
+    """The colours computed from jet's lines equal the colour table (built the way matplotlib
+    builds it) at all 256 levels, to float32 rounding."""
+    from zoo_lvm4csi.colormap import jet_ramps
+
+    levels = np.arange(256, dtype=np.uint8)
+    out = np.empty((3, 256), np.float32)
+    spectra._ramp_colours(levels, jet_ramps().numpy(), out)
+    table = T.channel_table().numpy()[:, :256]
+    assert np.abs(out - table).max() <= 5e-7
+    assert (out[:, 0] == table[:, 0]).all() and (0 <= out).all() and (out <= 1).all()
 
 
 @pytest.mark.parametrize("size", [None, 56, 48, 100])  # none, shrink 8/7, shrink 4/3 (torch's), enlarge
@@ -119,6 +139,24 @@ def test_resize_writes_into_the_given_output():
     T.resize_into(src, out, clamp=(0.0, 1.0))
     ref = torch.nn.functional.interpolate(src.double(), size=(30, 30), mode="bilinear", align_corners=False)
     torch.testing.assert_close(out, ref.float(), rtol=0, atol=2e-6)
+
+
+def test_opencv_resize_stays_within_the_source_range():
+    """The fused path does not clip after OpenCV's resize (`resize_into`): the result of sources
+    in [0, 1] or [-1, 1] must stay there exactly, also where every tap is at the bound or one
+    float step below it, and at the sizes the transforms use."""
+    from zoo_lvm4csi import kernels
+
+    rng = np.random.default_rng(4)
+    below = np.nextafter(np.float32(1), np.float32(0))
+    shapes = [((250, 90), 224), ((256, 256), 224), ((224, 224), 256), ((56, 56), 224), ((64, 64), 100)]
+    shapes += [(tuple(rng.integers(2, 300, 2)), int(rng.integers(2, 300))) for _ in range(40)]
+    for (h, w), size in shapes:
+        ones = np.where(rng.random((h, w)) < 0.5, np.float32(1), below).astype(np.float32)
+        planes = np.stack([ones, -ones, rng.random((h, w), dtype=np.float32), (rng.random((h, w)) < 0.5).astype(np.float32)])
+        out = np.empty((1, 4, size, size), np.float32)
+        kernels.resize_bilinear(planes[None], out)
+        assert out.max() <= 1 and out.min() >= -1 and out[0, [0, 2, 3]].min() >= 0
 
 
 def test_kernels_compile_where_no_cache_folder_is_writable():

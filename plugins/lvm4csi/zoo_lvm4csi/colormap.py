@@ -43,6 +43,34 @@ def _lut64() -> torch.Tensor:
     return torch.stack([_channel_table(_JET[c], N) for c in ("red", "green", "blue")], dim=1)
 
 
+def _ramp(points) -> tuple[float, float, float, float]:
+    """A channel that rises to 1, stays and falls, as (a, b, a', b'): its value at table level
+    L is min(max(min(a·L + b, a'·L + b'), 0), 1)."""
+    segments = list(zip(points, points[1:]))
+    rise = [(p, q) for p, q in segments if p[2] < 1 and q[1] == 1]
+    fall = [(p, q) for p, q in segments if p[2] == 1 and q[1] < 1]
+    if len(rise) != 1 or len(fall) != 1:
+        raise ValueError(f"not a rise-and-fall channel: {points}")
+
+    def line(p, q):
+        slope = (q[1] - p[2]) / ((q[0] - p[0]) * (N - 1))
+        return slope, p[2] - slope * p[0] * (N - 1)
+
+    return (*line(*rise[0]), *line(*fall[0]))
+
+
+@functools.cache
+def _ramps():
+    return torch.tensor([_ramp(_JET[c]) for c in ("red", "green", "blue")], dtype=torch.float32)
+
+
+def jet_ramps() -> torch.Tensor:
+    """jet's channels as lines in the table level, (3, 4) float32 (see `_ramp`): the CPU kernels
+    compute the colour of a level instead of gathering it from the table. In float32 it is
+    within 5e-7 of the table, at every one of the 256 levels (tested)."""
+    return _ramps()
+
+
 def jet_lut(dtype=torch.float32, device=None) -> torch.Tensor:
     """The (256, 3) RGB table of `jet`."""
     return _lut64().to(dtype=dtype, device=device)

@@ -2,10 +2,11 @@
 
 Why (issue 14): torch's gather and 1-D interpolation kernels are slow for these shapes (the HAR
 image's resize took 0.3 ms a sample, its colour lookup a pass per channel). Here OpenCV does the
-colour lookup (`cv2.LUT` of byte levels), the HAR image's range and levels (`minMaxLoc`,
-`convertScaleAbs`) and the resize (`cv2.resize` INTER_LINEAR: torch's half-pixel bilinear map
+HAR image's range, levels and colour lookup (`minMaxLoc`, `convertScaleAbs`, `cv2.LUT` of byte
+levels) and every transform's resize (`cv2.resize` INTER_LINEAR: torch's half-pixel bilinear map
 without antialiasing) on one sample's planes at a time, so that they stay in cache. No JIT:
-importing it costs a few milliseconds. (The spectrum images' levels are in `spectra.py`.)
+importing it costs a few milliseconds. (The spectrum images' levels and colours are numba's, in
+`spectra.py`.)
 
 Levels: floor(x · 256) by `convertScaleAbs` as round(x · 256 − 0.5), which differs from the
 floor only where x · 256 is an exact integer; level 256 (x = 1) is coloured as 255, the way
@@ -44,22 +45,10 @@ def range_levels(amp: np.ndarray, levels: np.ndarray, eps: float) -> None:
         cv2.convertScaleAbs(amp[s], dst=levels[s], alpha=alpha, beta=-lo * alpha - 0.5)
 
 
-def resize_bilinear(src: np.ndarray, out: np.ndarray, lo: float | None = None, hi: float | None = None) -> None:
+def resize_bilinear(src: np.ndarray, out: np.ndarray) -> None:
     """Half-pixel bilinear resize (no antialiasing) of `src` (k, C, H, W) into `out` (k, C, S, T),
-    plane by plane, clipped to [lo, hi] (NaN passes the upper bound)."""
+    plane by plane."""
     size = (out.shape[3], out.shape[2])
     for s in range(src.shape[0]):
         for c in range(src.shape[1]):
-            dst = out[s, c]
-            cv2.resize(src[s, c], size, dst=dst, interpolation=cv2.INTER_LINEAR)
-            if lo is not None:
-                clip(dst, lo, hi)
-
-
-def clip(x: np.ndarray, lo: float, hi: float) -> None:
-    """x = min(max(x, lo), hi) in place, by OpenCV's threshold kernels (numpy's clip costs 4x)."""
-    cv2.threshold(x, hi, 0.0, cv2.THRESH_TRUNC, dst=x)
-    if lo == 0.0:
-        cv2.threshold(x, 0.0, 0.0, cv2.THRESH_TOZERO, dst=x)
-    else:
-        cv2.max(x, lo, dst=x)
+            cv2.resize(src[s, c], size, dst=out[s, c], interpolation=cv2.INTER_LINEAR)

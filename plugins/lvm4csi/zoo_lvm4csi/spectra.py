@@ -1,18 +1,20 @@
 """numba kernels for the spectrum images (angular-delay jet, real / imaginary planes) on the CPU.
 
-Why (issue 14): in eager torch each step (|z|², +, sqrt, max, ÷, cast) is a pass over memory of
-its own; here each sample's spectrum is read twice (for its maximum, then for the byte levels or
-the scaled planes), in loops the compiler vectorises. OpenCV has no kernel for the modulus of an
-interleaved complex array, and its split + magnitude + minMaxLoc + convertScaleAbs chain per
-sample measured no faster than the torch ops (1.00x, against 1.3-1.4x for these kernels). The
-price: numba compiles them once per machine (about 5 s, cached on disk) and starts its JIT once
-per process (about 0.5 s, at the first spectrum transform on the CPU).
+Why (issue 14): in eager torch each step (|z|², +, sqrt, max, ÷, cast, lookup) is a pass over
+memory of its own. Here, per sample, in loops the compiler vectorises: re² + im² into a buffer
+that stays in cache, its maximum (as an unsigned-integer maximum over the bits: a float one
+that respects NaN does not vectorise), then the byte levels and their colours, or the scaled
+planes. OpenCV has no kernel for the modulus of an interleaved complex array, and its split +
+magnitude + minMaxLoc + convertScaleAbs chain per sample measured no faster than the torch ops.
+The price: numba compiles them once per machine (about 5 s, cached on disk) and starts its JIT
+once per process (about 0.5 s, at the first spectrum transform on the CPU).
 
 The arithmetic is the transforms' own, in the input's precision and order: |z| = sqrt(re² +
 im²), level = floor(|z| / (max |z| / 256)), level 256 (x = 1) coloured as 255 the way matplotlib
-colours it; the tests compare the images with numpy + matplotlib and with the torch path. A
-sample with NaN or inf (or squares that overflow) is level 0, or NaN planes, throughout, as on
-the torch path, whose maximum is then NaN.
+colours it; the colour of a level is computed from the colour map's lines (`colormap.jet_ramps`,
+within 5e-7 of its table). The tests compare the images with numpy + matplotlib and with the
+torch path. A sample with NaN or inf (or squares that overflow) is level 0, or NaN planes,
+throughout, as on the torch path, whose maximum is then NaN.
 
 Arrays are numpy views of the transforms' torch buffers; the kernels release the GIL.
 """
@@ -33,62 +35,113 @@ def _jit(fn):
         return njit(nogil=True, error_model="numpy")(fn)
 
 
-_LANES = 16  # independent maxima: lets the compiler keep a reduction in flight per lane
+def scratch(n: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """One sample's |z|² buffer (`n` values of the spectrum's real `dtype`) and its view as
+    unsigned integers of the same width, for the kernels below (reused from sample to sample)."""
+    power = np.empty(n, dtype)
+    return power, power.view(np.uint32 if power.itemsize == 4 else np.uint64)
 
 
 @_jit
-def _peak_power(ri):
-    """max(re² + im²) over one sample's interleaved (re, im) values. NaN-blind: the passes
-    after it flag samples with NaN or inf (in a loop that vectorises; this one cannot)."""
-    n = ri.shape[0] // 2
-    acc = np.zeros(_LANES, ri.dtype)
-    blocks = n // _LANES
-    for b in range(blocks):
-        base = 2 * _LANES * b
-        for lane in range(_LANES):
-            re = ri[base + 2 * lane]
-            im = ri[base + 2 * lane + 1]
-            p = re * re + im * im
-            acc[lane] = p if p > acc[lane] else acc[lane]
-    best = acc[0]
-    for lane in range(1, _LANES):
-        best = acc[lane] if acc[lane] > best else best
-    for i in range(blocks * _LANES, n):
-        p = ri[2 * i] * ri[2 * i] + ri[2 * i + 1] * ri[2 * i + 1]
-        best = p if p > best else best
-    return best
-
-
-@_jit
-def _modulus_levels(ri, scale, levels):
-    """levels[i] = min(floor(|z_i| / scale), 255) as bytes; True where some re² + im² is NaN
-    or infinite."""
-    top = ri.dtype.type(255.0)
-    bad = False
-    for i in range(levels.shape[0]):
+def _power(ri, power):
+    """power[i] = re² + im² of one sample's interleaved (re, im) values."""
+    for i in range(power.shape[0]):
         re = ri[2 * i]
         im = ri[2 * i + 1]
-        p = re * re + im * im
-        bad |= (p - p) != 0
-        v = np.sqrt(p) / scale
+        power[i] = re * re + im * im
+
+
+@_jit
+def _largest_bits(bits):
+    m = bits.dtype.type(0)
+    for i in range(bits.shape[0]):
+        b = bits[i]
+        m = b if b > m else m
+    return m
+
+
+@_jit
+def _peak_power(power, bits):
+    """(max power, whether every power is finite). Taken over the bits as unsigned integers:
+    a power is never negative (re² + im² >= +0), so their order is the floats' order, with inf
+    above every finite value and NaN (either sign) above inf, and an integer maximum
+    vectorises where a float one (NaN-aware) cannot."""
+    cell = np.empty(2, power.dtype)
+    cell[0] = np.inf
+    cell_bits = cell.view(bits.dtype)
+    cell_bits[1] = _largest_bits(bits)
+    return cell[1], cell_bits[1] < cell_bits[0]
+
+
+@_jit
+def _peak(ri, power, bits, tiny):
+    """The sample's max |z| (at least `tiny`), and whether all its values are finite; leaves
+    re² + im² in `power`."""
+    _power(ri, power)
+    peak_power, finite = _peak_power(power, bits)
+    peak = np.sqrt(peak_power)
+    return (peak if peak > tiny else power.dtype.type(tiny)), finite
+
+
+@_jit
+def _levels(power, scale, levels):
+    """levels[i] = min(floor(sqrt(power[i]) / scale), 255) as bytes."""
+    top = power.dtype.type(255.0)
+    for i in range(levels.shape[0]):
+        v = np.sqrt(power[i]) / scale
         v = v if v < top else top
         levels[i] = np.uint8(v)
-    return bad
 
 
 @_jit
-def spectrum_levels(ri, levels, tiny):
+def _sample_levels(ri, power, bits, levels, tiny):
+    peak, finite = _peak(ri, power, bits, tiny)
+    if finite:
+        _levels(power, peak / power.dtype.type(256.0), levels)
+    else:
+        levels[:] = 0
+
+
+@_jit
+def spectrum_levels(ri, power, bits, levels, tiny):
     """Colour-table levels of |z| / max |z| per sample: `ri` (k, 2·P) interleaved spectra,
-    `levels` (k, P) uint8. A sample with NaN or inf (or squares that overflow) is level 0."""
+    `levels` (k, P) uint8, `power` and `bits` from `scratch(P, ...)`. A sample with NaN or inf
+    (or squares that overflow) is level 0."""
     for s in range(ri.shape[0]):
-        peak = np.sqrt(_peak_power(ri[s]))
-        peak = peak if peak > tiny else ri.dtype.type(tiny)
-        if _modulus_levels(ri[s], peak / ri.dtype.type(256.0), levels[s]):
-            levels[s, :] = 0
+        _sample_levels(ri[s], power, bits, levels[s], tiny)
 
 
 @_jit
-def spectrum_planes(ri, out, tiny):
+def _ramp_colours(levels, ramps, out):
+    """out[c, i] = min(max(min(a·L + b, a'·L + b'), 0), 1) with L = levels[i] and (a, b, a',
+    b') = ramps[c]: the colour map's rise and fall per channel, in float32 arithmetic the
+    compiler vectorises (a table gather per pixel measured 30 us a sample slower)."""
+    zero = out.dtype.type(0.0)
+    one = out.dtype.type(1.0)
+    for c in range(out.shape[0]):
+        plane = out[c]
+        rise, rise0, fall, fall0 = ramps[c, 0], ramps[c, 1], ramps[c, 2], ramps[c, 3]
+        for i in range(plane.shape[0]):
+            level = out.dtype.type(levels[i])
+            up = rise * level + rise0
+            down = fall * level + fall0
+            v = up if up < down else down
+            v = v if v < one else one
+            plane[i] = v if v > zero else zero
+
+
+@_jit
+def spectrum_colours(ri, ramps, power, bits, levels, out, tiny):
+    """`spectrum_levels`, then those levels coloured by `ramps` (`colormap.jet_ramps()`),
+    sample by sample while its levels are still in cache: `levels` (k, P) uint8 scratch, `out`
+    (k, C, P) float32."""
+    for s in range(ri.shape[0]):
+        _sample_levels(ri[s], power, bits, levels[s], tiny)
+        _ramp_colours(levels[s], ramps, out[s])
+
+
+@_jit
+def spectrum_planes(ri, power, bits, out, tiny):
     """Per sample, re / max |z| into out[:, 0], im / max |z| into out[:, 1] and zeros into the
     planes after them: `ri` (k, 2·P) interleaved spectra, `out` (k, C >= 2, P) C-contiguous,
     written one sample after the other so that a fresh output is touched in address order.
@@ -100,21 +153,17 @@ def spectrum_planes(ri, out, tiny):
         x = ri[s]
         re_out = out[s, 0]
         im_out = out[s, 1]
-        peak = np.sqrt(_peak_power(x))
-        peak = peak if peak > tiny else ri.dtype.type(tiny)
-        bad = False
-        for i in range(re_out.shape[0]):
-            a = x[2 * i]
-            b = x[2 * i + 1]
-            bad |= (a * a + b * b) - (a * a + b * b) != 0
-            re_out[i] = a / peak
-            im_out[i] = b / peak
-        if bad:
+        peak, finite = _peak(x, power, bits, tiny)
+        if not finite:
             re_out[:] = np.nan
             im_out[:] = np.nan
-        elif peak < 1e-18:
-            _clip_unit(re_out)
-            _clip_unit(im_out)
+        else:
+            for i in range(re_out.shape[0]):
+                re_out[i] = x[2 * i] / peak
+                im_out[i] = x[2 * i + 1] / peak
+            if peak < 1e-18:
+                _clip_unit(re_out)
+                _clip_unit(im_out)
         for c in range(2, out.shape[1]):
             out[s, c, :] = 0
 

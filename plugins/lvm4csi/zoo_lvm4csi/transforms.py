@@ -15,15 +15,16 @@ How they run (issue 14, `benchmarks/bench_lvm4csi_transforms.py` measures it). T
 processed in chunks of a few samples whose intermediates are reused from chunk to chunk, so no
 full-batch complex tensor is ever materialised. On the CPU (`FUSED_ON_CPU`):
 
-    torch's FFT into a reused buffer → one numba kernel (`spectra.py`): max |z|, then byte
-    levels floor(|z| / max · 256) (or the scaled real and imaginary planes) → OpenCV's table
-    lookup straight into the output planes (`kernels.py`) → OpenCV's bilinear resize where the
-    size changes without antialiasing. The HAR image's range and levels are OpenCV's too.
+    torch's FFT of a reused zero-padded buffer → one numba kernel (`spectra.py`) per chunk:
+    per sample |z|², max |z|, byte levels floor(|z| / max · 256) and their jet colours straight
+    into the output planes (or the scaled real and imaginary planes) → OpenCV's bilinear
+    resize where the size changes without antialiasing. The HAR image's range, levels, colour
+    lookup and resize are OpenCV's (`kernels.py`; no JIT to start).
 
 On other devices (and with `FUSED_ON_CPU = False`, which the tests use to check it) the same
 arithmetic in torch ops:
 
-    FFT into a reused buffer → |·|² in place → re² + im² → sqrt → per-sample max
+    FFT of a reused zero-padded buffer → |·|² in place → re² + im² → sqrt → per-sample max
     → divide by max/256 (normalisation and the colour-table index in one pass) → int32
     → one `index_select` of the (3, 257) jet table per sample, straight into the output.
 
@@ -48,7 +49,7 @@ from zoo_core.interfaces import Transform
 from zoo_core.validation import Size
 
 from .colormap import N as _LEVELS
-from .colormap import channel_table, lookup
+from .colormap import channel_table, jet_ramps, lookup
 from .errors import TransformInputError
 
 #: bytes of per-chunk intermediates (and the chunk's output): a few samples, so a chunk's passes
@@ -192,14 +193,20 @@ def resize_into(img: torch.Tensor, out: torch.Tensor, antialias: bool | None = N
                 clamp: tuple[float, float] | None = None) -> torch.Tensor:
     """Bilinear (align_corners=False) resize of (k, C, H, W) into `out` (k, C, S, S), where each
     `out[i]` is contiguous (e.g. the first planes of a larger output). `antialias` None: as
-    `resize` decides. `clamp` (lo, hi): clipped sample by sample, while it is still in cache."""
+    `resize` decides.
+
+    `clamp` (lo, hi): bounds that `img` lies within and the result must keep. torch's kernels
+    can round past them, so their result is clipped sample by sample while it is still in
+    cache. OpenCV's needs no pass: its weights are 1 − f and f in float32, each product and sum
+    rounds to at most the bound, so the result stays within the source's range (checked in
+    `test_lvm4csi_kernels.py`); a clip there cost 15 % of the HAR image."""
     size = out.shape[-1]
     h, w = img.shape[-2:]
     if antialias is None:
         antialias = _antialias(h, w, size)
     kernels = _fused(img) if img.dtype == out.dtype == torch.float32 and not antialias else None
     if kernels is not None:  # CPU: OpenCV's bilinear resize, plane by plane
-        kernels.resize_bilinear(_np(img), _np(out), *(clamp if clamp is not None else (None, None)))
+        kernels.resize_bilinear(_np(img), _np(out))
         return out
     rows = img if h == size else _resize_rows(img, size, antialias)
     if w == size:
@@ -233,24 +240,26 @@ def _complex_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.complex128 if x.dtype == torch.complex128 else torch.complex64
 
 
-def _fft_chunk(src: torch.Tensor, pad: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
-    """2-D FFT of `src` (k, n, m) zero-padded to `pad`'s (k, H, W), into `spec`.
+def _fft_chunk(src: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    """2-D FFT of `src` (k, n, m) zero-padded to `pad`'s (k, H, W), as a new tensor.
 
     `pad` is a buffer reused from chunk to chunk: only its top-left corner is rewritten, the
-    zeros around it stay (torch's own padding would fill and copy a new one every call)."""
+    zeros around it stay (torch's own padding would fill and copy a new one every call). The
+    result is not written into a reused buffer: torch's CPU FFT computes into a new tensor
+    and copies it into an `out=` one, which cost 35-60 % more per sample (issue 14,
+    measured); the allocator hands the freed block back on the next chunk."""
     pad[:, :src.shape[-2], :src.shape[-1]].copy_(src)
-    return torch.fft.fft2(pad, out=spec)
+    return torch.fft.fft2(pad)
 
 
-def _modulus_chunk(yt: torch.Tensor, pad: torch.Tensor, spec: torch.Tensor, mag: torch.Tensor) -> torch.Tensor:
+def _modulus_chunk(yt: torch.Tensor, pad: torch.Tensor, mag: torch.Tensor) -> torch.Tensor:
     """|Ỹᵀ| of a chunk into `mag` (k, γN, βM); returns the per-sample max (k, 1, 1).
 
     Ỹᵀ = (F_aᵀ Y F_d)ᵀ computed as the FFT of Yᵀ (the zero-padded FFT of `dft.angular_delay`):
     transposing the small input, not the image, keeps the image contiguous. |z| as
     sqrt(re² + im²) with the squares taken in place in the FFT buffer: complex abs() (hypot)
     is 5x slower on CPU."""
-    _fft_chunk(yt, pad, spec)
-    ri = torch.view_as_real(spec)
+    ri = torch.view_as_real(_fft_chunk(yt, pad))
     ri.mul_(ri)
     torch.add(ri[..., 0], ri[..., 1], out=mag)
     mag.sqrt_()
@@ -275,13 +284,12 @@ def modulus_image(csi: torch.Tensor, beta: int = 4, gamma: int = 4) -> torch.Ten
     out = torch.empty(b, gamma * n, beta * m, dtype=rt, device=h.device)
     c = _chunk(out[0].numel() * out.element_size() * 4, b)
     pad = torch.zeros(c, gamma * n, beta * m, dtype=ct, device=h.device)
-    spec = torch.empty_like(pad)
     ht = h.transpose(-1, -2)
     with torch.no_grad():
         for i0 in range(0, b, c):
             k = min(c, b - i0)
             mag = out[i0:i0 + k]
-            peak = _modulus_chunk(ht[i0:i0 + k], pad[:k], spec[:k], mag)
+            peak = _modulus_chunk(ht[i0:i0 + k], pad[:k], mag)
             _levels_(mag, peak.clamp_min(_TINY), 1.0)
     return out
 
@@ -315,15 +323,14 @@ class AngularDelayJet(Transform):
         per = hh * ww * (5 * fsize + 4 + (12 if resized else 0)) + 12 * out[0, 0].numel()
         c = _chunk(per, b)
         pad = torch.zeros(c, hh, ww, dtype=ct, device=h.device)
-        spec = torch.empty_like(pad)
-        mag = torch.empty(c, hh, ww, dtype=spec.real.dtype, device=h.device)
+        mag = torch.empty(c, hh, ww, dtype=pad.real.dtype, device=h.device)
         index = torch.empty(c, hh, ww, dtype=torch.int32, device=h.device)
         rgb = torch.empty(c, 3, hh, ww, dtype=torch.float32, device=h.device) if resized else None
         table = channel_table(h.device)
         ht = h.transpose(-1, -2)
         for i0 in range(0, b, c):
             k = min(c, b - i0)
-            peak = _modulus_chunk(ht[i0:i0 + k], pad[:k], spec[:k], mag[:k])
+            peak = _modulus_chunk(ht[i0:i0 + k], pad[:k], mag[:k])
             # normalisation and the table index in one pass: floor(|z| / max · 256)
             index[:k].copy_(_levels_(mag[:k], peak.clamp_min(_TINY) / _LEVELS))
             if resized:
@@ -334,29 +341,25 @@ class AngularDelayJet(Transform):
         return out
 
     def _fused(self, kernels, h, out, ct, fsize, hh, ww, resized):
-        """CPU: the FFT by torch into a reused buffer, byte levels by one kernel, the colours by
-        OpenCV's table lookup."""
+        """CPU: the FFT by torch, then levels and colours by one numba kernel per chunk."""
         b = h.shape[0]
         c = _chunk(hh * ww * (4 * fsize + 1 + (12 if resized else 0)) + 12 * out[0, 0].numel(), b)
         pad = torch.zeros(c, hh, ww, dtype=ct)
-        spec = torch.empty_like(pad)
-        spec_np = _np(torch.view_as_real(spec)).reshape(c, -1)  # views made once: slicing them is free
-        levels = np.empty((c, hh, ww), np.uint8)
-        rgb = torch.empty(c, 3, hh, ww, dtype=torch.float32) if resized else None
-        colours = _np(rgb) if resized else _np(out)
-        luts = _luts()
-        ht = h.transpose(-1, -2)
         from . import spectra
 
+        levels = np.empty((c, hh * ww), np.uint8)
+        power, bits = spectra.scratch(hh * ww, np.float64 if ct == torch.complex128 else np.float32)
+        rgb = torch.empty(c, 3, hh, ww, dtype=torch.float32) if resized else None
+        colours = _np(rgb if resized else out).reshape(-1, 3, hh * ww)
+        ramps = _np(jet_ramps())
+        ht = h.transpose(-1, -2)
         for i0 in range(0, b, c):
             k = min(c, b - i0)
-            _fft_chunk(ht[i0:i0 + k], pad[:k], spec[:k])
-            spectra.spectrum_levels(spec_np[:k], levels[:k].reshape(k, -1), _TINY)
+            spec = _np(torch.view_as_real(_fft_chunk(ht[i0:i0 + k], pad[:k]))).reshape(k, -1)
+            dst = colours[:k] if resized else colours[i0:i0 + k]
+            spectra.spectrum_colours(spec, ramps, power, bits, levels[:k], dst, _TINY)
             if resized:
-                kernels.colour(levels[:k], luts, colours[:k])
                 resize_into(rgb[:k], out[i0:i0 + k], clamp=(0.0, 1.0))
-            else:
-                kernels.colour(levels[:k], luts, colours[i0:i0 + k])
         return out
 
 
@@ -401,26 +404,28 @@ class RealImagZero(Transform):
         out = new_output(b, planes, oh, ow, device=h.device)
         c = _chunk(hh * ww * (8 + 8 + 8 + 4 + (8 if resized else 0)) + 8 * oh * ow, b)
         pad = torch.zeros(c, hh, ww, dtype=ct, device=h.device) if cfg["angular_delay"] else None
-        spec = torch.empty_like(pad) if cfg["angular_delay"] else None
-        squares = torch.empty(c, hh, ww, 2, dtype=spec.real.dtype if spec is not None else h.real.dtype,
-                              device=h.device)
-        power = torch.empty(c, hh, ww, dtype=squares.dtype, device=h.device)
+        rt = torch.float64 if ct == torch.complex128 else torch.float32
         ri_img = torch.empty(c, 2, hh, ww, dtype=torch.float32, device=h.device) if resized else None
         src = h.transpose(-1, -2) if cfg["angular_delay"] else h
         kernels = _fused(h)
         if kernels is not None:
             from . import spectra
+
+            scratch = spectra.scratch(hh * ww, np.float64 if rt == torch.float64 else np.float32)
+        else:
+            squares = torch.empty(c, hh, ww, 2, dtype=rt, device=h.device)
+            power = torch.empty(c, hh, ww, dtype=rt, device=h.device)
         for i0 in range(0, b, c):
             k = min(c, b - i0)
-            z = _fft_chunk(src[i0:i0 + k], pad[:k], spec[:k]) if cfg["angular_delay"] else src[i0:i0 + k]
+            z = _fft_chunk(src[i0:i0 + k], pad[:k]) if cfg["angular_delay"] else src[i0:i0 + k]
             if kernels is not None:  # CPU: maximum, both planes and the zero planes in one numba kernel
                 ri = _np(torch.view_as_real(z.resolve_conj())).reshape(k, -1)
                 if resized:
-                    spectra.spectrum_planes(ri, _np(ri_img[:k].view(k, 2, -1)), _TINY)
+                    spectra.spectrum_planes(ri, *scratch, _np(ri_img[:k].view(k, 2, -1)), _TINY)
                     out[i0:i0 + k, 2:].zero_()
                     resize_into(ri_img[:k], out[i0:i0 + k, :2], clamp=(-1.0, 1.0))
                 else:
-                    spectra.spectrum_planes(ri, _np(out[i0:i0 + k].view(k, planes, -1)), _TINY)
+                    spectra.spectrum_planes(ri, *scratch, _np(out[i0:i0 + k].view(k, planes, -1)), _TINY)
                 continue
             out[i0:i0 + k, 2:].zero_()
             zr = torch.view_as_real(z)
