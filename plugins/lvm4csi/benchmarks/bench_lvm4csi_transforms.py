@@ -2,7 +2,8 @@
 
 For each transform, in one process, best of --repeat:
   - ours: the transform as it runs on the CPU (zoo_lvm4csi.transforms: torch's FFT, numba
-    kernels for the spectra's levels and colours, OpenCV for the HAR image and the resizes);
+    kernels for the spectra's levels and colours, OpenCV for the HAR image and the resizes),
+    at its rate in a long run (a run takes the numba kernels after NUMBA_AFTER_SAMPLES);
   - torch path: the same transform in torch ops only (what other devices run; FUSED_ON_CPU off);
   - reference: a per-sample numpy + matplotlib (+ PIL) loop, what a notebook does;
   - previous: the batched torch code these transforms replaced (issue 14), inlined below;
@@ -185,6 +186,7 @@ def main():
     if args.quick:
         args.repeat = min(args.repeat, 2)
     torch.set_num_threads(args.threads)
+    T.NUMBA_AFTER_SAMPLES = 0  # the numba kernels from the first call: the rates of a long run
     n, r = args.n, args.repeat
     rng = np.random.default_rng(0)
 

@@ -17,6 +17,7 @@ JET_STEP = 5 / 255  # one entry of the colour table
 
 
 def both_paths(monkeypatch, transform, x):
+    monkeypatch.setattr(T, "NUMBA_AFTER_SAMPLES", 0)
     monkeypatch.setattr(T, "FUSED_ON_CPU", True)
     fused = transform(x)
     monkeypatch.setattr(T, "FUSED_ON_CPU", False)
@@ -159,6 +160,34 @@ def test_opencv_resize_stays_within_the_source_range():
         assert out.max() <= 1 and out.min() >= -1 and out[0, [0, 2, 3]].min() >= 0
 
 
+def test_numba_starts_only_once_a_run_is_big_enough_to_win_its_start_back():
+    """numba starts in about 0.5 s once per process. The HAR image never starts it; a small run
+    of the spectrum transforms does not either; from NUMBA_AFTER_SAMPLES on they run on its
+    kernels, and the images agree with the torch path's to float rounding."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import torch
+import zoo_lvm4csi.transforms as T
+T.NUMBA_AFTER_SAMPLES = 40
+T.HARImage(32)(torch.rand(2, 10, 3, 4))
+g = torch.Generator().manual_seed(0)
+y = torch.complex(torch.randn(16, 8, 8, generator=g), torch.randn(16, 8, 8, generator=g))
+jet, riz = T.AngularDelayJet(), T.RealImagZero(size=None)
+torch_path = [jet(y), riz(y)]  # 32 samples: below the threshold
+assert "numba" not in sys.modules, "numba started for a small run"
+riz(y)  # 48 samples in all: the next call takes the numba kernels
+numba_path = [jet(y), riz(y)]
+assert "zoo_lvm4csi.spectra" in sys.modules
+assert (numba_path[0] - torch_path[0]).abs().max() <= 5e-7 and torch.equal(numba_path[1], torch_path[1])
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
 def test_kernels_compile_where_no_cache_folder_is_writable():
     """A function numba cannot cache (here: defined in no file) is still compiled, not refused."""
     from numba import njit
@@ -186,14 +215,3 @@ def test_range_levels_against_numpy():
     x[1, 3, 4] = np.inf
     kernels.range_levels(x, levels, 1e-12)
     assert not levels[1].any() and levels[0].any()
-
-
-def test_the_har_image_needs_no_jit():
-    """Only the spectrum images start numba (about 0.5 s once per process)."""
-    import subprocess
-    import sys
-
-    code = ("import sys, torch, zoo_lvm4csi.transforms as T; T.HARImage(32)(torch.rand(2, 10, 3, 4)); "
-            "assert 'numba' not in sys.modules; T.AngularDelayJet()(torch.randn(2, 8, 8, dtype=torch.complex64)); "
-            "assert 'numba' in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)

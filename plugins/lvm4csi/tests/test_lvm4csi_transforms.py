@@ -17,10 +17,11 @@ from zoo_core.errors import WzooError
 @pytest.fixture(autouse=True, params=["fused", "torch"])
 def kernel_path(request, monkeypatch):
     """Every transform test runs on both CPU paths: the fused numba kernels (the default on
-    CPU) and the torch code that other devices run."""
+    CPU, here from the first sample) and the torch code that other devices run."""
     import zoo_lvm4csi.transforms as T
 
     monkeypatch.setattr(T, "FUSED_ON_CPU", request.param == "fused")
+    monkeypatch.setattr(T, "NUMBA_AFTER_SAMPLES", 0)
     return request.param
 
 

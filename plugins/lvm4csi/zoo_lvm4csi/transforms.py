@@ -116,6 +116,31 @@ def _fused(t: torch.Tensor):
     return kernels
 
 
+#: numba starts in about 0.5 s per process, which its spectrum kernels win back only after a few
+#: thousand samples (3,000-4,000 for the jet and real/imaginary images, from
+#: `bench_lvm4csi_transforms.py`'s rates). Until this many samples have gone through the spectrum
+#: transforms in this process, they take the torch path on the CPU as well (a run of a few
+#: hundred samples never starts numba); from then on, or at once where numba is already running,
+#: the numba kernels. The two paths agree to float rounding: the real / imaginary planes bit for
+#: bit, the jet colours within 5e-7 (tested). 0: numba from the first call.
+NUMBA_AFTER_SAMPLES = 4096
+_spectrum_samples = 0
+
+
+def _spectra(t: torch.Tensor):
+    """The numba kernels module for a spectrum transform of batch `t`, or None for the torch
+    path (not on the CPU, fusion off, or numba not yet worth starting)."""
+    global _spectrum_samples
+    if _fused(t) is None:
+        return None
+    if "zoo_lvm4csi.spectra" not in sys.modules and _spectrum_samples < NUMBA_AFTER_SAMPLES:
+        _spectrum_samples += t.shape[0]
+        return None
+    from . import spectra
+
+    return spectra
+
+
 def _np(t: torch.Tensor):
     """A numpy view of a CPU tensor (no copy for the transforms' own buffers)."""
     return t.detach().resolve_conj().resolve_neg().numpy()
@@ -240,14 +265,20 @@ def _complex_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.complex128 if x.dtype == torch.complex128 else torch.complex64
 
 
+#: the real dtype of a complex one, in torch and in numpy
+_REAL = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+_NUMPY = {torch.float32: np.float32, torch.float64: np.float64}
+
+
 class _AngularDelayFFT:
     """Ỹᵀ = (F_aᵀ Y F_d)ᵀ of CSI chunks, (k, M, N) → (k, γN, βM): the 2-D FFT of Y zero-padded to
     (βM, γN) (`dft.angular_delay`), transposed so that delay runs down the image.
 
     Two batched 1-D FFTs, each along contiguous rows: first over the subcarriers of Y's M rows
     (zero-padded to γN), then, transposed into a zero-padded (γN, βM) buffer, over the
-    antennas. Only M of the βM rows go through the first step; the rest are zeros. This
-    measured 15-25 % faster than the full 2-D FFT of a padded Yᵀ (issue 14).
+    antennas. Only M of the βM rows go through the first step; the rest are zeros. At the
+    sizes used this is 1.3-1.4x as fast as one zero-padded 2-D FFT (issue 14;
+    `bench_lvm4csi_transforms.py` prints it).
 
     The padded buffers are reused from chunk to chunk: only their first columns are rewritten,
     the zeros stay. The results are new tensors: torch's CPU FFT computes into a new tensor
@@ -292,8 +323,7 @@ def modulus_image(csi: torch.Tensor, beta: int = 4, gamma: int = 4) -> torch.Ten
     h = as_matrix(csi)
     b, m, n = h.shape
     ct = _complex_dtype(h)
-    rt = torch.float64 if ct == torch.complex128 else torch.float32
-    out = torch.empty(b, gamma * n, beta * m, dtype=rt, device=h.device)
+    out = torch.empty(b, gamma * n, beta * m, dtype=_REAL[ct], device=h.device)
     c = _chunk(out[0].numel() * out.element_size() * 5, b)
     fft = _AngularDelayFFT(c, m, n, beta, gamma, ct, h.device)
     with torch.no_grad():
@@ -328,14 +358,13 @@ class AngularDelayJet(Transform):
         out = new_output(b, 3, *((size, size) if resized else (hh, ww)), device=h.device)
         ct = _complex_dtype(h)
         fsize = 8 if ct == torch.complex128 else 4
-        kernels = _fused(h)
-        if kernels is not None:
-            return self._fused(kernels, h, out, ct, fsize, hh, ww, resized)
+        spectra = _spectra(h)
+        if spectra is not None:
+            return self._fused(spectra, h, out, ct, fsize, hh, ww, resized)
         per = hh * ww * (6 * fsize + 4 + (12 if resized else 0)) + 12 * out[0, 0].numel()
         c = _chunk(per, b)
         fft = _AngularDelayFFT(c, m, n, beta, gamma, ct, h.device)
-        mag = torch.empty(c, hh, ww, dtype=torch.float64 if ct == torch.complex128 else torch.float32,
-                          device=h.device)
+        mag = torch.empty(c, hh, ww, dtype=_REAL[ct], device=h.device)
         index = torch.empty(c, hh, ww, dtype=torch.int32, device=h.device)
         rgb = torch.empty(c, 3, hh, ww, dtype=torch.float32, device=h.device) if resized else None
         table = channel_table(h.device)
@@ -351,15 +380,13 @@ class AngularDelayJet(Transform):
                 lookup(index[:k], out[i0:i0 + k], table)
         return out
 
-    def _fused(self, kernels, h, out, ct, fsize, hh, ww, resized):
+    def _fused(self, spectra, h, out, ct, fsize, hh, ww, resized):
         """CPU: the FFT by torch, then levels and colours by one numba kernel per chunk."""
         b = h.shape[0]
         c = _chunk(hh * ww * (5 * fsize + 1 + (12 if resized else 0)) + 12 * out[0, 0].numel(), b)
         fft = _AngularDelayFFT(c, *h.shape[1:], self.config["beta"], self.config["gamma"], ct)
-        from . import spectra
-
         levels = np.empty((c, hh * ww), np.uint8)
-        power, bits = spectra.scratch(hh * ww, np.float64 if ct == torch.complex128 else np.float32)
+        power, bits = spectra.scratch(hh * ww, _NUMPY[_REAL[ct]])
         rgb = torch.empty(c, 3, hh, ww, dtype=torch.float32) if resized else None
         colours = _np(rgb if resized else out).reshape(-1, 3, hh * ww)
         ramps = _np(jet_ramps())
@@ -415,20 +442,18 @@ class RealImagZero(Transform):
         c = _chunk(hh * ww * (8 + 8 + 8 + 4 + (8 if resized else 0)) + 8 * oh * ow, b)
         fft = (_AngularDelayFFT(c, *h.shape[1:], cfg["beta"], cfg["gamma"], ct, h.device)
                if cfg["angular_delay"] else None)
-        rt = torch.float64 if ct == torch.complex128 else torch.float32
+        rt = _REAL[ct]
         ri_img = torch.empty(c, 2, hh, ww, dtype=torch.float32, device=h.device) if resized else None
-        kernels = _fused(h)
-        if kernels is not None:
-            from . import spectra
-
-            scratch = spectra.scratch(hh * ww, np.float64 if rt == torch.float64 else np.float32)
+        spectra = _spectra(h)
+        if spectra is not None:
+            scratch = spectra.scratch(hh * ww, _NUMPY[rt])
         else:
             squares = torch.empty(c, hh, ww, 2, dtype=rt, device=h.device)
             power = torch.empty(c, hh, ww, dtype=rt, device=h.device)
         for i0 in range(0, b, c):
             k = min(c, b - i0)
             z = fft(h[i0:i0 + k]) if fft is not None else h[i0:i0 + k]
-            if kernels is not None:  # CPU: maximum, both planes and the zero planes in one numba kernel
+            if spectra is not None:  # CPU: maximum, both planes and the zero planes in one numba kernel
                 ri = _np(torch.view_as_real(z.resolve_conj())).reshape(k, -1)
                 if resized:
                     spectra.spectrum_planes(ri, *scratch, _np(ri_img[:k].view(k, 2, -1)), _TINY)
