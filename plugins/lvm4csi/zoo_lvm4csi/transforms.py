@@ -277,7 +277,7 @@ class _AngularDelayFFT:
     Two batched 1-D FFTs, each along contiguous rows: first over the subcarriers of Y's M rows
     (zero-padded to γN), then, transposed into a zero-padded (γN, βM) buffer, over the
     antennas. Only M of the βM rows go through the first step; the rest are zeros. At the
-    sizes used this is 1.3-1.4x as fast as one zero-padded 2-D FFT (issue 14;
+    sizes used this measured 1.1-1.4x as fast as one zero-padded 2-D FFT (issue 14;
     `bench_lvm4csi_transforms.py` prints it).
 
     The padded buffers are reused from chunk to chunk: only their first columns are rewritten,
