@@ -11,7 +11,7 @@ the README's main job as written.
     .venv/bin/python benchmarks/bench_recipes.py                  # every job, 2 repeats
     .venv/bin/python benchmarks/bench_recipes.py -k wavesfm --repeat 3
     .venv/bin/python benchmarks/bench_recipes.py --profile -k main   # + top functions, both trees
-    .venv/bin/python benchmarks/bench_recipes.py --quick          # the cheapest jobs, 1 repeat
+    .venv/bin/python benchmarks/bench_recipes.py --quick          # the cheapest jobs, 2 repeats
 
 Machine-readable lines start with "RATIO | name | value | baseline | goal" (benchmarks/run_all.py).
 """
@@ -138,14 +138,15 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="before/after pairs per job (default 2)")
     ap.add_argument("-k", dest="only", action="append", default=[], help="only jobs whose name contains this")
     ap.add_argument("--full", action="store_true", help="the README's main job with its defaults")
-    ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}, one pair each")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"only {', '.join(QUICK)}, two pairs each (one in each order)")
     ap.add_argument("--profile", type=int, nargs="?", const=25, default=0, metavar="N",
                     help="also print the top N functions by cumulative time of each command, both trees "
                          "(from an extra, unmeasured run)")
     args = ap.parse_args(argv)
     jobs = dict(JOBS, main=FULL_MAIN) if args.full else dict(JOBS)
     if args.quick:
-        jobs, args.repeat = {k: jobs[k] for k in QUICK}, 1
+        jobs, args.repeat = {k: jobs[k] for k in QUICK}, 2
     if args.only:
         jobs = {k: v for k, v in jobs.items() if any(w in k for w in args.only)}
     sha = _git("rev-parse", "--short", args.baseline)
@@ -169,6 +170,9 @@ def main(argv=None) -> int:
                 shutil.rmtree(before / rel, ignore_errors=True)
             export_tree(args.baseline, before, FIXED_PATHS)
         trees = {"before": before, "after": after_tree}
+        for tree in trees.values():  # bytecode compiled up front: not in the first pair's time only
+            subprocess.run([sys.executable, "-m", "compileall", "-q", *pythonpath(tree).split(os.pathsep)],
+                           check=True, capture_output=True)
         for name, commands in jobs.items():
             times = {"before": [], "after": []}
             for r in range(args.repeat):
