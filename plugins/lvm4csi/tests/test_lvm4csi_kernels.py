@@ -85,11 +85,14 @@ def test_ramp_colours_are_the_table_at_every_level():
 def test_jet_paths_agree(monkeypatch, size):
     y = _csi(6, 16, 12)
     fused, plain = both_paths(monkeypatch, AngularDelayJet(size=size), y)
-    same_colours(fused, plain, atol=1e-4 if size else 1e-6)
+    if size:  # OpenCV's resize against torch's
+        same_colours(fused, plain, atol=1e-4)
+    else:  # the same FFT and levels; colours from jet's lines against its table
+        torch.testing.assert_close(fused, plain, rtol=0, atol=5e-7)
     # a transposed (non-contiguous) view, a conjugated view and complex128 in
     for x in (y.transpose(-1, -2).contiguous().transpose(-1, -2), y.conj(), y.to(torch.complex128)):
         a, b = both_paths(monkeypatch, AngularDelayJet(), x)
-        same_colours(a, b)
+        torch.testing.assert_close(a, b, rtol=0, atol=5e-7)
 
 
 def test_real_imag_zero_paths_agree(monkeypatch):
