@@ -11,6 +11,7 @@ import pytest
 import torch
 import zoo_lvm4csi.transforms as T
 from zoo_lvm4csi import spectra
+from zoo_lvm4csi.colormap import jet_ramps
 from zoo_lvm4csi.transforms import AngularDelayJet, HARImage, RealImagZero
 
 JET_STEP = 5 / 255  # one entry of the colour table
@@ -30,6 +31,13 @@ def same_colours(a, b, atol=1e-6):
     """Equal, except that float rounding may move a value on a table boundary by one entry."""
     diff = (a - b).abs()
     assert diff.max() <= JET_STEP and (diff > atol).float().mean() < 2e-3
+
+
+def spectrum_levels(ri, levels):
+    """The byte levels `spectra.spectrum_colours` leaves in its scratch."""
+    out = np.empty((ri.shape[0], 3, levels.shape[1]), np.float32)
+    scratch = spectra.scratch(levels.shape[1], ri.dtype)
+    spectra.spectrum_colours(ri, jet_ramps().numpy(), *scratch, levels, out, 1e-30)
 
 
 def _csi(b, m, n, seed=0, dtype=torch.complex64):
@@ -52,7 +60,7 @@ def test_peak_power_is_the_numpy_maximum(n, dtype):
         x[2 * (n // 2) + 1] = bad
         assert not spectra._peak(x, power, bits, 1e-30)[1]
         levels = np.ones((1, n), np.uint8)
-        spectra.spectrum_levels(x[None], power, bits, levels, 1e-30)
+        spectrum_levels(x[None], levels)
         assert not levels.any()  # the whole sample is level 0
 
 
@@ -61,7 +69,7 @@ def test_levels_are_floor_of_the_normalised_modulus_in_float32():
     rng = np.random.default_rng(1)
     ri = rng.standard_normal((3, 2 * 999)).astype(np.float32)
     levels = np.empty((3, 999), np.uint8)
-    spectra.spectrum_levels(ri, *spectra.scratch(999, np.float32), levels, 1e-30)
+    spectrum_levels(ri, levels)
     mag = np.sqrt(ri[:, 0::2] * ri[:, 0::2] + ri[:, 1::2] * ri[:, 1::2])  # float32 throughout
     scale = mag.max(axis=1, keepdims=True) / np.float32(256)
     expected = np.minimum(np.floor(mag / scale), 255)
@@ -71,8 +79,6 @@ def test_levels_are_floor_of_the_normalised_modulus_in_float32():
 def test_ramp_colours_are_the_table_at_every_level():
     """The colours computed from jet's lines equal the colour table (built the way matplotlib
     builds it) at all 256 levels, to float32 rounding."""
-    from zoo_lvm4csi.colormap import jet_ramps
-
     levels = np.arange(256, dtype=np.uint8)
     out = np.empty((3, 256), np.float32)
     spectra._ramp_colours(levels, jet_ramps().numpy(), out)

@@ -103,15 +103,6 @@ def _sample_levels(ri, power, bits, levels, tiny):
 
 
 @_jit
-def spectrum_levels(ri, power, bits, levels, tiny):
-    """Colour-table levels of |z| / max |z| per sample: `ri` (k, 2·P) interleaved spectra,
-    `levels` (k, P) uint8, `power` and `bits` from `scratch(P, ...)`. A sample with NaN or inf
-    (or squares that overflow) is level 0."""
-    for s in range(ri.shape[0]):
-        _sample_levels(ri[s], power, bits, levels[s], tiny)
-
-
-@_jit
 def _ramp_colours(levels, ramps, out):
     """out[c, i] = min(max(min(a·L + b, a'·L + b'), 0), 1) with L = levels[i] and (a, b, a',
     b') = ramps[c]: the colour map's rise and fall per channel, in float32 arithmetic the
@@ -132,9 +123,10 @@ def _ramp_colours(levels, ramps, out):
 
 @_jit
 def spectrum_colours(ri, ramps, power, bits, levels, out, tiny):
-    """`spectrum_levels`, then those levels coloured by `ramps` (`colormap.jet_ramps()`),
-    sample by sample while its levels are still in cache: `levels` (k, P) uint8 scratch, `out`
-    (k, C, P) float32."""
+    """Colour-table levels of |z| / max |z| into `levels` (k, P) uint8, then those levels
+    coloured by `ramps` (`colormap.jet_ramps()`) into `out` (k, C, P) float32, sample by sample
+    while its levels are still in cache. `ri` (k, 2·P) interleaved spectra; `power` and `bits`
+    from `scratch(P, ...)`. A sample with NaN or inf (or squares that overflow) is level 0."""
     for s in range(ri.shape[0]):
         _sample_levels(ri[s], power, bits, levels[s], tiny)
         _ramp_colours(levels[s], ramps, out[s])
